@@ -1,0 +1,25 @@
+#pragma once
+
+// SQLite implementation of the Store (embedded mode): WAL journal, one writer connection guarded
+// by a mutex, a small pool of read-only connections. Durability: with `synchronous=normal` (the
+// default) a committed transaction survives kill -9 of the process; `full` also survives power loss.
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "osprey/store/store.hpp"
+
+namespace osprey::store {
+
+struct SqliteConfig {
+  std::string path;                  // database file; its directory must exist
+  std::string synchronous = "normal";  // "normal" | "full"
+  int read_connections = 4;
+  int busy_timeout_ms = 5000;
+};
+
+// Opens (creating if needed) the database. Does not migrate: call Migrate().
+absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const SqliteConfig& config);
+
+}  // namespace osprey::store
