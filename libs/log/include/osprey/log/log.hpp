@@ -30,7 +30,7 @@ struct Field {
 };
 
 void SetLevel(Level level);
-// "debug" | "info" | "warn" | "error"; returns false for anything else.
+// "debug" | "info" | "warn" | "error" (ASCII case-insensitive); returns false, leaving `out` alone, for anything else.
 bool ParseLevel(std::string_view text, Level& out);
 bool Enabled(Level level);
 

@@ -75,6 +75,11 @@ class Registry final {
   Registry& operator=(const Registry&) = delete;
 
   // Returns the family with this name, creating it on first use. `label_names` fixes the label set.
+  // Asking again for an existing name returns the same family. Asking for it with another type, label
+  // set or bucket layout is a programmer error: it asserts in debug builds; release builds return the
+  // existing family when the type matches, else a detached family that is never rendered.
+  // Invalid metric or label names (see the exposition format) assert too; release builds replace
+  // the offending characters with '_'.
   Family<Counter>& CounterFamily(const std::string& name, const std::string& help, std::vector<std::string> label_names = {});
   Family<Gauge>& GaugeFamily(const std::string& name, const std::string& help, std::vector<std::string> label_names = {});
   Family<Histogram>& HistogramFamily(const std::string& name, const std::string& help, std::vector<double> bounds,
@@ -93,6 +98,7 @@ class Registry final {
  private:
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<FamilyBase>> families_;
+  std::vector<std::unique_ptr<FamilyBase>> detached_;  // type clashes in release builds; never rendered
 };
 
 struct Registry::FamilyBase {
@@ -104,9 +110,15 @@ template <typename T>
 class Family final : public Registry::FamilyBase {
  public:
   Family(std::string name, std::string help, std::vector<std::string> label_names, std::vector<double> bounds = {});
-  // The child for these label values (in label-name order); created on first use.
+  // The child for these label values (in label-name order); created on first use. Children live as
+  // long as the family, so the reference may be cached. A wrong number of values is a programmer
+  // error: it asserts in debug builds; release builds pad with "" or drop the extra values.
   T& With(const std::vector<std::string>& label_values);
   void Render(std::string& out) const override;
+
+  const std::string& name() const { return name_; }
+  const std::vector<std::string>& label_names() const { return label_names_; }
+  const std::vector<double>& bounds() const { return bounds_; }
 
  private:
   std::string name_;
