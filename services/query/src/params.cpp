@@ -1,0 +1,314 @@
+#include "osprey/query/params.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <limits>
+
+#include "osprey/base/time.hpp"
+#include "osprey/query/global_id.hpp"
+#include "rapidjson/document.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+
+namespace osprey::query {
+namespace {
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void WriteString(JsonWriter& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+
+std::string Trim(std::string_view s) {
+  size_t b = 0;
+  size_t e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+std::string Upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// pydantic's "'a', 'b' or 'c'".
+std::string ExpectedList(const std::vector<std::string>& allowed) {
+  std::string out;
+  for (size_t i = 0; i < allowed.size(); ++i) {
+    if (i > 0) out += (i + 1 == allowed.size()) ? " or " : ", ";
+    out += "'" + allowed[i] + "'";
+  }
+  return out;
+}
+
+std::string JoinComma(const std::vector<std::string>& values) {
+  std::string out;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += values[i];
+  }
+  return out;
+}
+
+std::string CtxJson(std::string_view key, std::string_view string_value) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  WriteString(w, key);
+  WriteString(w, string_value);
+  w.EndObject();
+  return buffer.GetString();
+}
+
+std::string CtxJson(std::string_view key, int64_t int_value) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  WriteString(w, key);
+  w.Int64(int_value);
+  w.EndObject();
+  return buffer.GetString();
+}
+
+Parsed<std::vector<std::string>> ParseEnumList(const http::Request& request, std::string_view name,
+                                               const std::vector<std::string>& allowed) {
+  std::vector<std::string> out;
+  for (const std::string& raw : request.QueryAll(name)) {
+    std::string value = Upper(raw);
+    if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
+      return TextRejection(422, "invalid_" + std::string(name),
+                           "Invalid " + std::string(name) + ": '" + raw + "'. Valid values: " + JoinComma(allowed));
+    }
+    if (std::find(out.begin(), out.end(), value) == out.end()) out.push_back(std::move(value));
+  }
+  return out;
+}
+
+}  // namespace
+
+Rejection ValidationRejection(const std::vector<ValidationIssue>& issues) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  w.Key("detail");
+  w.StartArray();
+  for (const ValidationIssue& issue : issues) {
+    w.StartObject();
+    w.Key("type");
+    WriteString(w, issue.type);
+    w.Key("loc");
+    w.StartArray();
+    w.String("query");
+    WriteString(w, issue.param);
+    w.EndArray();
+    w.Key("msg");
+    WriteString(w, issue.msg);
+    w.Key("input");
+    WriteString(w, issue.input);
+    if (!issue.ctx_json.empty()) {
+      w.Key("ctx");
+      w.RawValue(issue.ctx_json.data(), issue.ctx_json.size(), rapidjson::kObjectType);
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return Rejection{"invalid_query_param", http::Response::Json(422, std::string(buffer.GetString(), buffer.GetSize()))};
+}
+
+Rejection TextRejection(int status, std::string reason, std::string message) {
+  return Rejection{std::move(reason), http::Response::Text(status, std::move(message))};
+}
+
+std::optional<std::string> LastQueryValue(const http::Request& request, std::string_view name) {
+  std::vector<std::string> values = request.QueryAll(name);
+  if (values.empty()) return std::nullopt;
+  return values.back();
+}
+
+int ParseLimit(const http::Request& request, int default_limit, std::optional<int> max,
+               std::vector<ValidationIssue>& issues) {
+  std::optional<std::string> raw = LastQueryValue(request, "limit");
+  if (!raw) return default_limit;
+  std::string text = Trim(*raw);
+  std::string_view digits = text;
+  bool negative = false;
+  if (!digits.empty() && (digits.front() == '+' || digits.front() == '-')) {
+    negative = digits.front() == '-';
+    digits.remove_prefix(1);
+  }
+  bool all_digits = !digits.empty() && std::all_of(digits.begin(), digits.end(), [](char c) {
+    return c >= '0' && c <= '9';
+  });
+  if (!all_digits) {
+    issues.push_back({"limit", "int_parsing", "Input should be a valid integer, unable to parse string as an integer",
+                      *raw, ""});
+    return default_limit;
+  }
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (ec == std::errc::result_out_of_range) value = std::numeric_limits<int64_t>::max();
+  (void)end;
+  if (negative) value = -value;
+  if (value <= 0) {
+    issues.push_back({"limit", "greater_than", "Input should be greater than 0", *raw, CtxJson("gt", 0)});
+    return default_limit;
+  }
+  if (max && value > *max) {
+    issues.push_back({"limit", "less_than_equal", "Input should be less than or equal to " + std::to_string(*max),
+                      *raw, CtxJson("le", *max)});
+    return default_limit;
+  }
+  return static_cast<int>(std::min<int64_t>(value, std::numeric_limits<int>::max()));
+}
+
+std::optional<int64_t> ParseTimeParam(const http::Request& request, std::string_view name,
+                                      std::vector<ValidationIssue>& issues) {
+  std::optional<std::string> raw = LastQueryValue(request, name);
+  if (!raw) return std::nullopt;
+  std::optional<int64_t> ns = base::ParseIsoTime(Trim(*raw));
+  if (!ns) {
+    const std::string error = "input is not a valid ISO 8601 datetime";
+    issues.push_back({std::string(name), "datetime_from_date_parsing", "Input should be a valid datetime or date, " + error,
+                      *raw, CtxJson("error", error)});
+  }
+  return ns;
+}
+
+bool ParseBoolParam(const http::Request& request, std::string_view name, bool default_value,
+                    std::vector<ValidationIssue>& issues) {
+  std::optional<std::string> raw = LastQueryValue(request, name);
+  if (!raw) return default_value;
+  std::string v = Lower(Trim(*raw));
+  if (v == "true" || v == "1" || v == "yes" || v == "on" || v == "t" || v == "y") return true;
+  if (v == "false" || v == "0" || v == "no" || v == "off" || v == "f" || v == "n") return false;
+  issues.push_back(
+      {std::string(name), "bool_parsing", "Input should be a valid boolean, unable to interpret input", *raw, ""});
+  return default_value;
+}
+
+std::string ParseLiteralParam(const http::Request& request, std::string_view name,
+                              const std::vector<std::string>& allowed, std::string default_value,
+                              std::vector<ValidationIssue>& issues) {
+  std::optional<std::string> raw = LastQueryValue(request, name);
+  if (!raw) return default_value;
+  if (std::find(allowed.begin(), allowed.end(), *raw) != allowed.end()) return *raw;
+  std::string expected = ExpectedList(allowed);
+  issues.push_back({std::string(name), "literal_error", "Input should be " + expected, *raw, CtxJson("expected", expected)});
+  return default_value;
+}
+
+Parsed<std::optional<int64_t>> ParseCursor(const http::Request& request, std::string_view type) {
+  std::optional<std::string> raw = LastQueryValue(request, "cursor");
+  if (!raw) return std::optional<int64_t>();
+  std::optional<int64_t> id = DecodeGlobalIdOfType(*raw, type);
+  if (!id) return TextRejection(422, "invalid_cursor", "Invalid cursor format: " + *raw);
+  return id;
+}
+
+const std::vector<std::string>& SpanKinds() {
+  static const std::vector<std::string> kinds = {"LLM",   "CHAIN",    "TOOL",      "RETRIEVER", "EMBEDDING",
+                                                 "AGENT", "RERANKER", "GUARDRAIL", "EVALUATOR", "UNKNOWN"};
+  return kinds;
+}
+
+Parsed<std::vector<std::string>> ParseSpanKinds(const http::Request& request) {
+  return ParseEnumList(request, "span_kind", SpanKinds());
+}
+
+Parsed<std::vector<std::string>> ParseStatusCodes(const http::Request& request) {
+  static const std::vector<std::string> codes = {"OK", "ERROR", "UNSET"};
+  return ParseEnumList(request, "status_code", codes);
+}
+
+std::variant<store::AttributeFilter, std::string> ParseAttributeFilter(std::string_view text) {
+  const std::string prefix = "Invalid attribute filter '" + std::string(text) + "': ";
+  size_t colon = text.find(':');
+  if (colon == std::string_view::npos) return prefix + "expected key:value";
+  std::string_view key = text.substr(0, colon);
+  std::string_view value = text.substr(colon + 1);
+  if (key.empty()) return prefix + "the key is empty";
+  if (value.empty()) return prefix + "the value is empty";
+
+  store::AttributeFilter filter;
+  size_t start = 0;
+  while (true) {
+    size_t dot = key.find('.', start);
+    std::string_view segment = key.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (segment.empty()) return prefix + "the key has an empty path segment";
+    filter.path.emplace_back(segment);
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseFullPrecisionFlag>(value.data(), value.size());
+  if (doc.HasParseError()) {
+    filter.value = std::string(value);  // not JSON: the bare text is the string to match
+  } else if (doc.IsBool()) {
+    filter.value = doc.GetBool();
+  } else if (doc.IsInt64()) {
+    filter.value = doc.GetInt64();
+  } else if (doc.IsNumber()) {
+    filter.value = doc.GetDouble();
+  } else if (doc.IsString()) {
+    filter.value = std::string(doc.GetString(), doc.GetStringLength());
+  } else {
+    return prefix + "the value must be a string, a number or a boolean, not null, a list or an object";
+  }
+  return filter;
+}
+
+Parsed<std::vector<store::AttributeFilter>> ParseAttributeFilters(const http::Request& request) {
+  std::vector<store::AttributeFilter> out;
+  for (const std::string& raw : request.QueryAll("attribute")) {
+    auto parsed = ParseAttributeFilter(raw);
+    if (auto* error = std::get_if<std::string>(&parsed)) {
+      return TextRejection(422, "invalid_attribute", std::move(*error));
+    }
+    out.push_back(std::get<store::AttributeFilter>(std::move(parsed)));
+  }
+  return out;
+}
+
+Parsed<store::SpanQuery> ParseSpanQuery(const http::Request& request) {
+  store::SpanQuery query;
+  std::vector<ValidationIssue> issues;
+  query.limit = ParseLimit(request, 100, 1000, issues);
+  query.start_time_ns = ParseTimeParam(request, "start_time", issues);
+  query.end_time_ns = ParseTimeParam(request, "end_time", issues);
+  if (!issues.empty()) return ValidationRejection(issues);
+
+  auto cursor = ParseCursor(request, kSpanType);
+  if (auto* r = std::get_if<Rejection>(&cursor)) return std::move(*r);
+  query.cursor_id = std::get<std::optional<int64_t>>(cursor);
+
+  query.trace_ids = request.QueryAll("trace_id");
+  query.span_ids = request.QueryAll("span_id");
+  if (std::optional<std::string> parent = LastQueryValue(request, "parent_id")) {
+    query.parent_id = (*parent == "null") ? std::string() : *parent;
+  }
+  query.names = request.QueryAll("name");
+
+  auto kinds = ParseSpanKinds(request);
+  if (auto* r = std::get_if<Rejection>(&kinds)) return std::move(*r);
+  query.span_kinds = std::get<std::vector<std::string>>(std::move(kinds));
+
+  auto codes = ParseStatusCodes(request);
+  if (auto* r = std::get_if<Rejection>(&codes)) return std::move(*r);
+  query.status_codes = std::get<std::vector<std::string>>(std::move(codes));
+
+  auto attributes = ParseAttributeFilters(request);
+  if (auto* r = std::get_if<Rejection>(&attributes)) return std::move(*r);
+  query.attributes = std::get<std::vector<store::AttributeFilter>>(std::move(attributes));
+  return query;
+}
+
+}  // namespace osprey::query

@@ -1,0 +1,302 @@
+#include "osprey/query/rest_api.hpp"
+
+#include <chrono>
+#include <map>
+#include <utility>
+
+#include "osprey/base/status.hpp"
+#include "osprey/log/log.hpp"
+#include "osprey/metrics/metrics.hpp"
+#include "osprey/query/global_id.hpp"
+#include "osprey/query/views.hpp"
+
+namespace osprey::query {
+namespace {
+
+constexpr const char* kProjectsRoute = "/v1/projects";
+constexpr const char* kProjectRoute = "/v1/projects/{project_identifier}";
+constexpr const char* kSpansRoute = "/v1/projects/{project_identifier}/spans";
+constexpr const char* kTracesRoute = "/v1/projects/{project_identifier}/traces";
+constexpr const char* kSessionsRoute = "/v1/projects/{project_identifier}/sessions";
+constexpr const char* kSessionRoute = "/v1/sessions/{session_identifier}";
+constexpr const char* kVersionRoute = "/arize_phoenix_version";
+
+// Store failures: retryable ones become 503 + Retry-After, the rest 500. The detail is logged,
+// never sent (it may name tables or paths).
+Rejection StoreFailure(const absl::Status& status) {
+  log::Warn("store read failed", {{"module", "query"}, {"error", std::string(status.message())}});
+  if (base::IsRetryable(status)) {
+    auto after = base::RetryAfter(status).value_or(std::chrono::milliseconds(1000));
+    auto seconds = std::max<int64_t>(1, (after.count() + 999) / 1000);
+    Rejection r = TextRejection(503, "store_unavailable", "Service Unavailable");
+    r.response.WithHeader("Retry-After", std::to_string(seconds));
+    return r;
+  }
+  return TextRejection(500, "store_error", "Internal Server Error");
+}
+
+std::string PathParam(const http::Request& request, const char* name) {
+  auto it = request.path_params.find(name);
+  return it == request.path_params.end() ? std::string() : it->second;
+}
+
+void WriteNextCursor(JsonWriter& w, std::string_view type, const std::optional<int64_t>& next) {
+  w.Key("next_cursor");
+  if (next) {
+    std::string gid = EncodeGlobalId(type, *next);
+    w.String(gid.data(), static_cast<rapidjson::SizeType>(gid.size()));
+  } else {
+    w.Null();
+  }
+}
+
+http::Response JsonOk(const rapidjson::StringBuffer& buffer) {
+  return http::Response::Json(200, std::string(buffer.GetString(), buffer.GetSize()));
+}
+
+}  // namespace
+
+RestApi::RestApi(store::ProjectStore& projects, store::SpanReader& spans, metrics::Registry* metrics)
+    : projects_(projects), spans_(spans) {
+  if (metrics != nullptr) {
+    rejected_ = &metrics->CounterFamily("osprey_query_rejected_requests_total",
+                                        "REST requests answered with an error, by route and reason.",
+                                        {"route", "reason"});
+    requests_ = &metrics->CounterFamily("osprey_query_requests_total", "REST requests served, by route and status.",
+                                        {"route", "code"});
+    latency_ = &metrics->HistogramFamily("osprey_query_request_duration_seconds",
+                                         "Time to answer a REST request, by route.", metrics::LatencyBuckets(),
+                                         {"route"});
+  }
+}
+
+void RestApi::Register(http::Router& router) {
+  router.Add("GET", kProjectsRoute, Instrument(kProjectsRoute, &RestApi::ListProjects));
+  router.Add("GET", kProjectRoute, Instrument(kProjectRoute, &RestApi::GetProject));
+  router.Add("GET", kSpansRoute, Instrument(kSpansRoute, &RestApi::ListSpans));
+  router.Add("GET", kTracesRoute, Instrument(kTracesRoute, &RestApi::ListTraces));
+  router.Add("GET", kSessionsRoute, Instrument(kSessionsRoute, &RestApi::ListSessions));
+  router.Add("GET", kSessionRoute, Instrument(kSessionRoute, &RestApi::GetSession));
+  router.Add("GET", kVersionRoute,
+             [](const http::Request&) { return http::Response::Text(200, kPhoenixVersion); });
+}
+
+http::Handler RestApi::Instrument(std::string route, Reply (RestApi::*handler)(const http::Request&)) {
+  return [this, route = std::move(route), handler](const http::Request& request) {
+    auto start = std::chrono::steady_clock::now();
+    Reply reply = (this->*handler)(request);
+    http::Response response;
+    if (auto* rejection = std::get_if<Rejection>(&reply)) {
+      if (rejected_ != nullptr) rejected_->With({route, rejection->reason}).Inc();
+      response = std::move(rejection->response);
+    } else {
+      response = std::get<http::Response>(std::move(reply));
+    }
+    if (requests_ != nullptr) requests_->With({route, std::to_string(response.status)}).Inc();
+    if (latency_ != nullptr) {
+      std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+      latency_->With({route}).Observe(elapsed.count());
+    }
+    return response;
+  };
+}
+
+Parsed<store::ProjectRecord> RestApi::ResolveProject(const http::Request& request) {
+  std::string identifier = PathParam(request, "project_identifier");
+  if (std::optional<int64_t> id = DecodeGlobalIdOfType(identifier, kProjectType)) {
+    auto project = projects_.GetProjectById(*id);
+    if (!project.ok()) return StoreFailure(project.status());
+    if (!project->has_value()) return TextRejection(404, "not_found", "Project with ID " + identifier + " not found");
+    return **project;
+  }
+  auto project = projects_.GetProjectByName(identifier);
+  if (!project.ok()) return StoreFailure(project.status());
+  if (!project->has_value()) return TextRejection(404, "not_found", "Project with name " + identifier + " not found");
+  return **project;
+}
+
+RestApi::Reply RestApi::ListProjects(const http::Request& request) {
+  auto cursor = ParseCursor(request, kProjectType);
+  std::vector<ValidationIssue> issues;
+  store::ProjectQuery query;
+  query.limit = ParseLimit(request, 100, std::nullopt, issues);
+  ParseBoolParam(request, "include_experiment_projects", false, issues);
+  ParseBoolParam(request, "include_dataset_evaluator_projects", false, issues);
+  if (!issues.empty()) return ValidationRejection(issues);
+  if (auto* r = std::get_if<Rejection>(&cursor)) return std::move(*r);
+  query.cursor_id = std::get<std::optional<int64_t>>(cursor);
+  query.name_contains = LastQueryValue(request, "name_contains");
+
+  auto page = projects_.ListProjects(query);
+  if (!page.ok()) return StoreFailure(page.status());
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  w.Key("data");
+  w.StartArray();
+  for (const auto& project : page->items) WriteProject(w, project);
+  w.EndArray();
+  WriteNextCursor(w, kProjectType, page->next_cursor);
+  w.EndObject();
+  return JsonOk(buffer);
+}
+
+RestApi::Reply RestApi::GetProject(const http::Request& request) {
+  auto project = ResolveProject(request);
+  if (auto* r = std::get_if<Rejection>(&project)) return std::move(*r);
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  w.Key("data");
+  WriteProject(w, std::get<store::ProjectRecord>(project));
+  w.EndObject();
+  return JsonOk(buffer);
+}
+
+RestApi::Reply RestApi::ListSpans(const http::Request& request) {
+  auto project = ResolveProject(request);
+  if (auto* r = std::get_if<Rejection>(&project)) return std::move(*r);
+  auto parsed = ParseSpanQuery(request);
+  if (auto* r = std::get_if<Rejection>(&parsed)) return std::move(*r);
+  store::SpanQuery query = std::get<store::SpanQuery>(std::move(parsed));
+  query.project_id = std::get<store::ProjectRecord>(project).id;
+
+  auto page = spans_.ListSpans(query);
+  if (!page.ok()) return StoreFailure(page.status());
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  w.Key("data");
+  w.StartArray();
+  for (const auto& span : page->items) WriteSpan(w, span);
+  w.EndArray();
+  WriteNextCursor(w, kSpanType, page->next_cursor);
+  w.EndObject();
+  return JsonOk(buffer);
+}
+
+RestApi::Reply RestApi::ListTraces(const http::Request& request) {
+  auto project = ResolveProject(request);
+  if (auto* r = std::get_if<Rejection>(&project)) return std::move(*r);
+  const int64_t project_id = std::get<store::ProjectRecord>(project).id;
+
+  store::TraceQuery query;
+  query.project_id = project_id;
+  std::vector<ValidationIssue> issues;
+  query.start_time_ns = ParseTimeParam(request, "start_time", issues);
+  query.end_time_ns = ParseTimeParam(request, "end_time", issues);
+  std::string sort = ParseLiteralParam(request, "sort", {"start_time", "latency_ms"}, "start_time", issues);
+  std::string order = ParseLiteralParam(request, "order", {"asc", "desc"}, "desc", issues);
+  query.limit = ParseLimit(request, 100, 1000, issues);
+  bool include_spans = ParseBoolParam(request, "include_spans", false, issues);
+  if (!issues.empty()) return ValidationRejection(issues);
+  query.sort = sort == "latency_ms" ? store::TraceSort::kLatency : store::TraceSort::kStartTime;
+  query.order = order == "asc" ? store::Order::kAsc : store::Order::kDesc;
+
+  auto cursor = ParseCursor(request, kTraceType);
+  if (auto* r = std::get_if<Rejection>(&cursor)) return std::move(*r);
+  query.cursor_id = std::get<std::optional<int64_t>>(cursor);
+
+  // Session GlobalIDs or session.id strings, ORed; when none resolves the answer is empty.
+  std::vector<std::string> sessions = request.QueryAll("session_identifier");
+  if (!sessions.empty()) {
+    query.require_session = true;
+    for (const std::string& identifier : sessions) {
+      if (std::optional<int64_t> id = DecodeGlobalIdOfType(identifier, kSessionType)) {
+        query.session_rowids.push_back(*id);
+        continue;
+      }
+      auto session = spans_.GetSessionBySessionId(identifier);
+      if (!session.ok()) return StoreFailure(session.status());
+      if (session->has_value() && (*session)->project_id == project_id) query.session_rowids.push_back((*session)->id);
+    }
+  }
+
+  auto page = spans_.ListTraces(query);
+  if (!page.ok()) return StoreFailure(page.status());
+
+  std::map<int64_t, std::vector<store::SpanRecord>> spans_by_trace;
+  if (include_spans && !page->items.empty()) {
+    std::vector<int64_t> rowids;
+    rowids.reserve(page->items.size());
+    for (const auto& trace : page->items) rowids.push_back(trace.id);
+    auto spans = spans_.SpansOfTraces(rowids);
+    if (!spans.ok()) return StoreFailure(spans.status());
+    for (auto& span : *spans) spans_by_trace[span.trace_rowid].push_back(std::move(span));
+  }
+
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  w.Key("data");
+  w.StartArray();
+  static const std::vector<store::SpanRecord> kNoSpans;
+  for (const auto& trace : page->items) {
+    const std::vector<store::SpanRecord>* spans = nullptr;
+    if (include_spans) {
+      auto it = spans_by_trace.find(trace.id);
+      spans = it == spans_by_trace.end() ? &kNoSpans : &it->second;
+    }
+    WriteTrace(w, trace, spans);
+  }
+  w.EndArray();
+  WriteNextCursor(w, kTraceType, page->next_cursor);
+  w.EndObject();
+  return JsonOk(buffer);
+}
+
+RestApi::Reply RestApi::ListSessions(const http::Request& request) {
+  auto project = ResolveProject(request);
+  if (auto* r = std::get_if<Rejection>(&project)) return std::move(*r);
+
+  store::SessionQuery query;
+  query.project_id = std::get<store::ProjectRecord>(project).id;
+  auto cursor = ParseCursor(request, kSessionType);
+  std::vector<ValidationIssue> issues;
+  query.limit = ParseLimit(request, 100, std::nullopt, issues);
+  std::string order = ParseLiteralParam(request, "order", {"asc", "desc"}, "asc", issues);
+  if (!issues.empty()) return ValidationRejection(issues);
+  if (auto* r = std::get_if<Rejection>(&cursor)) return std::move(*r);
+  query.cursor_id = std::get<std::optional<int64_t>>(cursor);
+  query.order = order == "desc" ? store::Order::kDesc : store::Order::kAsc;
+
+  auto page = spans_.ListSessions(query);
+  if (!page.ok()) return StoreFailure(page.status());
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  w.Key("data");
+  w.StartArray();
+  for (const auto& session : page->items) {
+    auto traces = spans_.TracesOfSession(session.id);
+    if (!traces.ok()) return StoreFailure(traces.status());
+    WriteSession(w, session, *traces);
+  }
+  w.EndArray();
+  WriteNextCursor(w, kSessionType, page->next_cursor);
+  w.EndObject();
+  return JsonOk(buffer);
+}
+
+RestApi::Reply RestApi::GetSession(const http::Request& request) {
+  std::string identifier = PathParam(request, "session_identifier");
+  std::optional<int64_t> id = DecodeGlobalIdOfType(identifier, kSessionType);
+  auto session = id ? spans_.GetSessionById(*id) : spans_.GetSessionBySessionId(identifier);
+  if (!session.ok()) return StoreFailure(session.status());
+  if (!session->has_value()) {
+    return TextRejection(404, "not_found",
+                         (id ? "Session with ID " : "Session with session_id ") + identifier + " not found");
+  }
+
+  auto traces = spans_.TracesOfSession((*session)->id);
+  if (!traces.ok()) return StoreFailure(traces.status());
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  w.Key("data");
+  WriteSession(w, **session, *traces);
+  w.EndObject();
+  return JsonOk(buffer);
+}
+
+}  // namespace osprey::query

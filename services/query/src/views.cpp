@@ -1,0 +1,236 @@
+#include "osprey/query/views.hpp"
+
+#include <string>
+#include <string_view>
+
+#include "osprey/base/time.hpp"
+#include "osprey/query/attributes.hpp"
+#include "osprey/query/global_id.hpp"
+#include "rapidjson/document.h"
+
+namespace osprey::query {
+namespace {
+
+constexpr std::string_view kSpanKindAttribute = "openinference.span.kind";
+
+void Str(JsonWriter& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+
+void Key(JsonWriter& w, std::string_view k) { w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size())); }
+
+void Time(JsonWriter& w, int64_t ns) { Str(w, base::FormatIsoTime(ns < 0 ? 0 : static_cast<uint64_t>(ns))); }
+
+void WriteAttributes(JsonWriter& w, const std::string& attributes_json) {
+  rapidjson::Document doc;
+  if (!attributes_json.empty()) doc.Parse(attributes_json.data(), attributes_json.size());
+  w.StartObject();
+  if (!doc.HasParseError() && doc.IsObject()) {
+    for (const auto& [key, value] : FlattenAttributes(doc)) {
+      if (key == kSpanKindAttribute) continue;
+      Key(w, key);
+      value->Accept(w);
+    }
+  }
+  w.EndObject();
+}
+
+// Event timestamps are stored as ISO strings or integer nanoseconds; both come out as isoformat.
+void WriteEventTime(JsonWriter& w, const rapidjson::Value& ts) {
+  if (ts.IsUint64()) {
+    Str(w, base::FormatIsoTime(ts.GetUint64()));
+    return;
+  }
+  if (ts.IsString()) {
+    std::string_view text(ts.GetString(), ts.GetStringLength());
+    if (std::optional<int64_t> ns = base::ParseIsoTime(text)) {
+      Time(w, *ns);
+    } else {
+      Str(w, text);
+    }
+    return;
+  }
+  Time(w, 0);
+}
+
+void WriteEvents(JsonWriter& w, const std::string& events_json) {
+  rapidjson::Document doc;
+  if (!events_json.empty()) doc.Parse(events_json.data(), events_json.size());
+  w.StartArray();
+  if (!doc.HasParseError() && doc.IsArray()) {
+    for (const auto& event : doc.GetArray()) {
+      if (!event.IsObject()) continue;
+      w.StartObject();
+      Key(w, "name");
+      auto name = event.FindMember("name");
+      if (name != event.MemberEnd() && name->value.IsString()) {
+        name->value.Accept(w);
+      } else {
+        Str(w, "");
+      }
+      Key(w, "timestamp");
+      auto ts = event.FindMember("timestamp");
+      if (ts != event.MemberEnd()) {
+        WriteEventTime(w, ts->value);
+      } else {
+        Time(w, 0);
+      }
+      Key(w, "attributes");
+      auto attributes = event.FindMember("attributes");
+      if (attributes != event.MemberEnd() && attributes->value.IsObject()) {
+        attributes->value.Accept(w);
+      } else {
+        w.StartObject();
+        w.EndObject();
+      }
+      w.EndObject();
+    }
+  }
+  w.EndArray();
+}
+
+void ParentId(JsonWriter& w, const std::string& parent_id) {
+  if (parent_id.empty()) {
+    w.Null();
+  } else {
+    Str(w, parent_id);
+  }
+}
+
+std::string_view KindOrUnknown(const std::string& kind) { return kind.empty() ? "UNKNOWN" : kind; }
+std::string_view StatusOrUnset(const std::string& code) { return code.empty() ? "UNSET" : code; }
+
+}  // namespace
+
+void WriteProject(JsonWriter& w, const store::ProjectRecord& project) {
+  w.StartObject();
+  Key(w, "name");
+  Str(w, project.name);
+  Key(w, "description");
+  if (project.description) {
+    Str(w, *project.description);
+  } else {
+    w.Null();
+  }
+  Key(w, "id");
+  Str(w, EncodeGlobalId(kProjectType, project.id));
+  w.EndObject();
+}
+
+void WriteSpan(JsonWriter& w, const store::SpanRecord& span) {
+  w.StartObject();
+  Key(w, "id");
+  Str(w, EncodeGlobalId(kSpanType, span.id));
+  Key(w, "name");
+  Str(w, span.name);
+  Key(w, "context");
+  w.StartObject();
+  Key(w, "trace_id");
+  Str(w, span.trace_id);
+  Key(w, "span_id");
+  Str(w, span.span_id);
+  w.EndObject();
+  Key(w, "span_kind");
+  Str(w, KindOrUnknown(span.span_kind));
+  Key(w, "parent_id");
+  ParentId(w, span.parent_id);
+  Key(w, "start_time");
+  Time(w, span.start_time_ns);
+  Key(w, "end_time");
+  Time(w, span.end_time_ns);
+  Key(w, "status_code");
+  Str(w, StatusOrUnset(span.status_code));
+  Key(w, "status_message");
+  Str(w, span.status_message);
+  Key(w, "attributes");
+  WriteAttributes(w, span.attributes_json);
+  Key(w, "events");
+  WriteEvents(w, span.events_json);
+  w.EndObject();
+}
+
+void WriteTraceSpan(JsonWriter& w, const store::SpanRecord& span) {
+  w.StartObject();
+  Key(w, "id");
+  Str(w, EncodeGlobalId(kSpanType, span.id));
+  Key(w, "span_id");
+  Str(w, span.span_id);
+  Key(w, "parent_id");
+  ParentId(w, span.parent_id);
+  Key(w, "name");
+  Str(w, span.name);
+  Key(w, "span_kind");
+  Str(w, KindOrUnknown(span.span_kind));
+  Key(w, "status_code");
+  Str(w, StatusOrUnset(span.status_code));
+  Key(w, "start_time");
+  Time(w, span.start_time_ns);
+  Key(w, "end_time");
+  Time(w, span.end_time_ns);
+  w.EndObject();
+}
+
+void WriteTrace(JsonWriter& w, const store::TraceRecord& trace, const std::vector<store::SpanRecord>* spans) {
+  w.StartObject();
+  Key(w, "id");
+  Str(w, EncodeGlobalId(kTraceType, trace.id));
+  Key(w, "trace_id");
+  Str(w, trace.trace_id);
+  Key(w, "project_id");
+  Str(w, EncodeGlobalId(kProjectType, trace.project_id));
+  Key(w, "start_time");
+  Time(w, trace.start_time_ns);
+  Key(w, "end_time");
+  Time(w, trace.end_time_ns);
+  Key(w, "token_count_prompt");
+  w.Int64(trace.token_count_prompt);
+  Key(w, "token_count_completion");
+  w.Int64(trace.token_count_completion);
+  Key(w, "token_count_total");
+  w.Int64(trace.token_count_total);
+  Key(w, "spans");
+  if (spans == nullptr) {
+    w.Null();
+  } else {
+    w.StartArray();
+    for (const auto& span : *spans) WriteTraceSpan(w, span);
+    w.EndArray();
+  }
+  w.EndObject();
+}
+
+void WriteSession(JsonWriter& w, const store::SessionRecord& session, const std::vector<store::TraceRecord>& traces) {
+  w.StartObject();
+  Key(w, "id");
+  Str(w, EncodeGlobalId(kSessionType, session.id));
+  Key(w, "session_id");
+  Str(w, session.session_id);
+  Key(w, "project_id");
+  Str(w, EncodeGlobalId(kProjectType, session.project_id));
+  Key(w, "start_time");
+  Time(w, session.start_time_ns);
+  Key(w, "end_time");
+  Time(w, session.end_time_ns);
+  Key(w, "traces");
+  w.StartArray();
+  for (const auto& trace : traces) {
+    w.StartObject();
+    Key(w, "id");
+    Str(w, EncodeGlobalId(kTraceType, trace.id));
+    Key(w, "trace_id");
+    Str(w, trace.trace_id);
+    Key(w, "start_time");
+    Time(w, trace.start_time_ns);
+    Key(w, "end_time");
+    Time(w, trace.end_time_ns);
+    w.EndObject();
+  }
+  w.EndArray();
+  Key(w, "token_count_prompt");
+  w.Int64(session.token_count_prompt);
+  Key(w, "token_count_completion");
+  w.Int64(session.token_count_completion);
+  Key(w, "token_count_total");
+  w.Int64(session.token_count_total);
+  w.EndObject();
+}
+
+}  // namespace osprey::query
