@@ -4,7 +4,6 @@
 #include <cassert>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <type_traits>
 
 namespace osprey::metrics {
@@ -59,8 +58,9 @@ std::vector<std::string> CheckedLabelNames(std::vector<std::string> names, bool 
   return names;
 }
 
-// Go's strconv.FormatFloat(v, 'g', -1, 64) in spirit: integers print without exponent while exact,
-// everything else as the shortest round-trip representation; +Inf, -Inf, NaN spelled as Prometheus does.
+// Integers print without exponent while exact (|v| <= 2^53); everything else as Go's
+// strconv.FormatFloat(v, 'g', -1, 64), which the Prometheus Go client uses: the shortest round-trip
+// digits, in exponent form when the decimal exponent is < -4 or >= 6. +Inf, -Inf, NaN as spelled there.
 void AppendNumber(std::string& out, double v) {
   if (std::isnan(v)) {
     out += "NaN";
@@ -73,12 +73,51 @@ void AppendNumber(std::string& out, double v) {
   char buf[64];
   constexpr double kExactIntegerLimit = 9007199254740992.0;  // 2^53
   if (v == std::floor(v) && std::fabs(v) <= kExactIntegerLimit) {
-    int n = std::snprintf(buf, sizeof(buf), "%lld", static_cast<long long>(v));
-    out.append(buf, static_cast<size_t>(n));
+    auto res = std::to_chars(buf, buf + sizeof(buf), static_cast<int64_t>(v));
+    out.append(buf, res.ptr);
     return;
   }
-  auto res = std::to_chars(buf, buf + sizeof(buf), v);
-  out.append(buf, res.ptr);
+  // Shortest round-trip digits as "-d.ddde+XX"; split into sign, digits and decimal exponent.
+  auto res = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
+  std::string_view sci(buf, static_cast<size_t>(res.ptr - buf));
+  bool negative = sci.front() == '-';
+  if (negative) sci.remove_prefix(1);
+  size_t e = sci.find('e');
+  std::string digits;
+  for (char c : sci.substr(0, e)) {
+    if (c != '.') digits += c;
+  }
+  int exp = 0;
+  std::string_view exp_text = sci.substr(e + 1);
+  if (!exp_text.empty() && exp_text.front() == '+') exp_text.remove_prefix(1);
+  std::from_chars(exp_text.data(), exp_text.data() + exp_text.size(), exp);
+
+  if (negative) out += '-';
+  if (exp < -4 || exp >= 6) {
+    out += digits[0];
+    if (digits.size() > 1) {
+      out += '.';
+      out.append(digits, 1);
+    }
+    out += exp < 0 ? "e-" : "e+";
+    int abs_exp = exp < 0 ? -exp : exp;
+    if (abs_exp < 10) out += '0';
+    out += std::to_string(abs_exp);
+    return;
+  }
+  int point = exp + 1;  // digits before the decimal point
+  if (point <= 0) {
+    out += "0.";
+    out.append(static_cast<size_t>(-point), '0');
+    out += digits;
+  } else if (static_cast<size_t>(point) >= digits.size()) {
+    out += digits;
+    out.append(static_cast<size_t>(point) - digits.size(), '0');
+  } else {
+    out.append(digits, 0, static_cast<size_t>(point));
+    out += '.';
+    out.append(digits, static_cast<size_t>(point));
+  }
 }
 
 void AppendUint(std::string& out, uint64_t v) {
