@@ -111,7 +111,7 @@ absl::Status ParseIngest(Section s, IngestConfig& c) {
 
 absl::Status ParseWriter(Section s, WriterConfig& c) {
   OSPREY_RETURN_IF_ERROR(s.CheckIsMap());
-  OSPREY_RETURN_IF_ERROR(s.Read("max_batch_spans", c.max_batch_spans));
+  OSPREY_RETURN_IF_ERROR(s.Read("max_batch_messages", c.max_batch_messages));
   OSPREY_RETURN_IF_ERROR(s.Read("max_batch_bytes", c.max_batch_bytes));
   OSPREY_RETURN_IF_ERROR(s.Read("max_wait_ms", c.max_wait_ms));
   return Finish(s);
@@ -188,7 +188,7 @@ absl::Status IngestConfig::Validate() const {
 }
 
 absl::Status WriterConfig::Validate() const {
-  if (max_batch_spans < 1) return absl::InvalidArgumentError("writer.max_batch_spans: must be positive");
+  if (max_batch_messages < 1) return absl::InvalidArgumentError("writer.max_batch_messages: must be positive");
   if (max_batch_bytes < 1024) return absl::InvalidArgumentError("writer.max_batch_bytes: must be >= 1 KiB");
   if (max_wait_ms < 0) return absl::InvalidArgumentError("writer.max_wait_ms: must not be negative");
   return absl::OkStatus();

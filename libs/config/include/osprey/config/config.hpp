@@ -63,7 +63,7 @@ struct IngestConfig {
 };
 
 struct WriterConfig {
-  int max_batch_spans = 5000;
+  int max_batch_messages = 2000;  // bus messages (trace groups) per transaction
   uint64_t max_batch_bytes = 32ull << 20;
   int max_wait_ms = 2;  // how long the consumer waits to fill a batch once it has one message
   absl::Status Validate() const;

@@ -1,0 +1,204 @@
+// osprey: every Osprey module in one binary. `--target` picks the modules this process runs
+// (default `all`: the embedded mode — SQLite, the in-process bus, OTLP on 4317/4318, UI and REST on
+// 6006). Startup order is store, bus, writer, query, ingest; shutdown is the exact reverse, so ingest
+// stops accepting first and the writer commits what it was handed before the store closes.
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "admin_routes.hpp"
+#include "infra_modules.hpp"
+#include "osprey/bus/inprocess_bus.hpp"
+#include "osprey/config/config.hpp"
+#include "osprey/ingest/ingest_module.hpp"
+#include "osprey/log/log.hpp"
+#include "osprey/metrics/metrics.hpp"
+#include "osprey/query/query_module.hpp"
+#include "osprey/runtime/runtime.hpp"
+#include "osprey/store/sqlite_store.hpp"
+#include "osprey/writer/writer_module.hpp"
+
+namespace {
+
+constexpr char kUsage[] = R"(usage: osprey [--target=all|ingest,writer,query] [--config=FILE] [--data-dir=DIR]
+              [--ports-file=FILE] [--check-config] [--version]
+
+With no configuration, osprey runs every module in one process: OTLP/gRPC on :4317, OTLP/HTTP on
+:4318 and :6006/v1/traces, the REST API on :6006, SQLite in ./data.
+)";
+
+struct Flags {
+  std::string target = "all";
+  std::string config_path;
+  std::string data_dir;
+  std::string ports_file;
+  bool check_config = false;
+};
+
+bool ParseFlags(int argc, char** argv, Flags& flags, std::string& error) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value_of = [&](const std::string& name, std::string& out) {
+      std::string prefix = "--" + name + "=";
+      if (arg.rfind(prefix, 0) == 0) {
+        out = arg.substr(prefix.size());
+        return true;
+      }
+      if (arg == "--" + name && i + 1 < argc) {
+        out = argv[++i];
+        return true;
+      }
+      return false;
+    };
+    if (value_of("target", flags.target) || value_of("config", flags.config_path) ||
+        value_of("data-dir", flags.data_dir) || value_of("ports-file", flags.ports_file)) {
+      continue;
+    }
+    if (arg == "--check-config") {
+      flags.check_config = true;
+      continue;
+    }
+    error = "unknown argument: " + arg;
+    return false;
+  }
+  return true;
+}
+
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// Written once every module has started; write-then-rename so readers never see half a file.
+bool WritePortsFile(const std::string& path, uint16_t grpc, uint16_t ingest_http, uint16_t query_http) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << "{\"ingest_grpc\": " << grpc << ", \"ingest_http\": " << ingest_http << ", \"query_http\": " << query_http
+        << ", \"pid\": " << getpid() << "}\n";
+    if (!out) return false;
+  }
+  return std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+int Run(int argc, char** argv) {
+  osprey::runtime::BlockShutdownSignals();
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      return 0;
+    }
+    if (arg == "--version") {
+      std::cout << "osprey 0.1.0\n";
+      return 0;
+    }
+  }
+  Flags flags;
+  std::string error;
+  if (!ParseFlags(argc, argv, flags, error)) {
+    std::cerr << "osprey: " << error << "\n" << kUsage;
+    return 2;
+  }
+  auto targets = osprey::config::ParseTargets(flags.target);
+  if (!targets.ok()) {
+    std::cerr << "osprey: " << targets.status().message() << "\n";
+    return 2;
+  }
+  auto loaded = flags.config_path.empty() ? osprey::config::LoadFromString("")
+                                          : osprey::config::LoadFromFile(flags.config_path);
+  if (!loaded.ok()) {
+    std::cerr << "osprey: " << loaded.status().message() << "\n";
+    return 2;
+  }
+  osprey::config::Config config = *loaded;
+  osprey::config::ApplyEnvironment(config);
+  if (!flags.data_dir.empty()) config.data_dir = flags.data_dir;
+  if (auto st = config.Validate(*targets); !st.ok()) {
+    std::cerr << "osprey: invalid configuration: " << st.message() << "\n";
+    return 2;
+  }
+  if (flags.check_config) {
+    std::cout << "configuration OK\n";
+    return 0;
+  }
+  osprey::log::Level level;
+  osprey::log::ParseLevel(config.log.level, level);
+  osprey::log::SetLevel(level);
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) {
+    osprey::log::Error("cannot create the data directory", {{"data_dir", config.data_dir}, {"error", ec.message()}});
+    return 1;
+  }
+
+  osprey::metrics::Registry metrics;
+  osprey::store::SqliteConfig sqlite;
+  sqlite.path = config.SqlitePath();
+  sqlite.synchronous = config.store.sqlite.synchronous;
+  sqlite.read_connections = config.store.sqlite.read_connections;
+  auto store = osprey::store::OpenSqliteStore(sqlite);
+  if (!store.ok()) {
+    osprey::log::Error("cannot open the store", {{"path", sqlite.path}, {"error", std::string(store.status().message())}});
+    return 1;
+  }
+  osprey::bus::InProcessBusConfig bus_config;
+  bus_config.capacity_bytes = config.bus.inprocess.capacity_bytes;
+  bus_config.default_partitions = config.bus.inprocess.partitions;
+  auto bus = osprey::bus::NewInProcessBus(bus_config, &metrics);
+
+  osprey::runtime::Runtime runtime;
+  auto admin = [&](osprey::http::Router& router) { osprey::app::AddAdminRoutes(router, runtime, metrics); };
+  const bool run_ingest = Contains(*targets, "ingest");
+  const bool run_writer = Contains(*targets, "writer");
+  const bool run_query = Contains(*targets, "query");
+
+  std::unique_ptr<osprey::ingest::IngestModule> ingest;
+  if (run_ingest) ingest = std::make_unique<osprey::ingest::IngestModule>(config.ingest, *bus, &metrics, admin);
+  runtime.Add(std::make_unique<osprey::app::StoreModule>(**store));
+  runtime.Add(std::make_unique<osprey::app::BusModule>(*bus));
+  if (run_writer) runtime.Add(std::make_unique<osprey::writer::WriterModule>(config.writer, *bus, **store, &metrics));
+  osprey::query::QueryModule* query = nullptr;
+  if (run_query) {
+    auto gateway_routes = [&](osprey::http::Router& router) {
+      admin(router);
+      if (ingest) ingest->RegisterRoutes(router);  // POST /v1/traces on 6006, as Phoenix serves it
+    };
+    query = runtime.Add(std::make_unique<osprey::query::QueryModule>(config.query, **store, &metrics,
+                                                                      config.ingest.max_request_bytes, gateway_routes));
+  }
+  osprey::ingest::IngestModule* ingest_module = ingest ? runtime.Add(std::move(ingest)) : nullptr;
+
+  if (auto st = runtime.StartAll(); !st.ok()) {
+    osprey::log::Error("startup failed", {{"error", std::string(st.message())}});
+    return 1;
+  }
+  uint16_t grpc_port = ingest_module ? ingest_module->grpc_port() : 0;
+  uint16_t ingest_http_port = ingest_module ? ingest_module->http_port() : 0;
+  uint16_t query_port = query ? query->port() : 0;
+  if (!flags.ports_file.empty() && !WritePortsFile(flags.ports_file, grpc_port, ingest_http_port, query_port)) {
+    osprey::log::Error("cannot write the ports file", {{"path", flags.ports_file}});
+    runtime.StopAll();
+    return 1;
+  }
+  osprey::log::Info("osprey started", {{"target", flags.target},
+                                       {"data_dir", config.data_dir},
+                                       {"otlp_grpc_port", static_cast<int64_t>(grpc_port)},
+                                       {"otlp_http_port", static_cast<int64_t>(ingest_http_port)},
+                                       {"http_port", static_cast<int64_t>(query_port)}});
+  int sig = osprey::runtime::WaitForShutdownSignal();
+  osprey::log::Info("shutting down", {{"signal", sig}});
+  runtime.StopAll();
+  osprey::log::Info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return Run(argc, argv); }

@@ -1,0 +1,36 @@
+#include "osprey/query/query_module.hpp"
+
+#include "osprey/base/status.hpp"
+
+namespace osprey::query {
+
+QueryModule::QueryModule(const config::QueryConfig& config, store::Store& store, metrics::Registry* metrics,
+                         size_t max_body_bytes, std::function<void(http::Router&)> extra_routes)
+    : config_(config), store_(store), metrics_(metrics), max_body_bytes_(max_body_bytes), api_(store, store, metrics) {
+  api_.Register(router_);
+  if (extra_routes) extra_routes(router_);
+}
+
+QueryModule::~QueryModule() { Stop(); }
+
+absl::Status QueryModule::Start() {
+  OSPREY_ASSIGN_OR_RETURN(auto address, config::ParseHostPort(config_.listen));
+  http::ServerConfig cfg;
+  cfg.name = "query";
+  cfg.host = address.host;
+  cfg.port = address.port;
+  cfg.max_body_bytes = max_body_bytes_;
+  cfg.handler_threads = config_.handler_threads;
+  server_ = std::make_unique<http::Server>(cfg, &router_, metrics_);
+  return server_->Start();
+}
+
+void QueryModule::Stop() {
+  if (server_) server_->Stop();
+}
+
+absl::Status QueryModule::Ready() { return store_.Ping(); }
+
+uint16_t QueryModule::port() const { return server_ ? server_->port() : 0; }
+
+}  // namespace osprey::query
