@@ -1,0 +1,62 @@
+#include "osprey/query/attributes.hpp"
+
+#include <catch2/catch.hpp>
+
+using osprey::query::FlattenAttributesJson;
+
+namespace {
+std::string Flat(const std::string& nested, const std::vector<std::string>& drop = {}) {
+  auto out = FlattenAttributesJson(nested, drop);
+  REQUIRE(out.ok());
+  return *out;
+}
+}  // namespace
+
+TEST_CASE("nested objects flatten to dotted keys in document order") {
+  CHECK(Flat(R"({"llm":{"model_name":"gpt-4o","token_count":{"prompt":10,"total":15}},"input":{"value":"hi"}})") ==
+        R"({"llm.model_name":"gpt-4o","llm.token_count.prompt":10,"llm.token_count.total":15,"input.value":"hi"})");
+}
+
+TEST_CASE("lists of objects are recursed into by index") {
+  CHECK(Flat(R"({"llm":{"input_messages":[{"message":{"role":"system","content":"be brief"}},)"
+             R"({"message":{"role":"user","contents":[{"message_content":{"type":"text"}}]}}]}})") ==
+        R"({"llm.input_messages.0.message.role":"system","llm.input_messages.0.message.content":"be brief",)"
+        R"("llm.input_messages.1.message.role":"user",)"
+        R"("llm.input_messages.1.message.contents.0.message_content.type":"text"})");
+}
+
+TEST_CASE("lists of scalars and empty lists stay whole") {
+  CHECK(Flat(R"({"tag":{"tags":["a","b"]},"embedding":{"vector":[0.5,1.0]},"empty":[]})") ==
+        R"({"tag.tags":["a","b"],"embedding.vector":[0.5,1.0],"empty":[]})");
+}
+
+TEST_CASE("mixed lists keep only their objects, by original index") {
+  CHECK(Flat(R"({"x":[1,{"a":2},"s",{"b":3}]})") == R"({"x.1.a":2,"x.3.b":3})");
+}
+
+TEST_CASE("empty objects and nulls contribute nothing") {
+  CHECK(Flat(R"({"metadata":{},"a":null,"b":{"c":{}},"d":1})") == R"({"d":1})");
+  CHECK(Flat("{}") == "{}");
+  CHECK(Flat("") == "{}");
+}
+
+TEST_CASE("scalar types survive flattening unchanged") {
+  CHECK(Flat(R"({"b":true,"i":-3,"f":12.0,"s":"x\"y","big":12345678901234})") ==
+        R"({"b":true,"i":-3,"f":12.0,"s":"x\"y","big":12345678901234})");
+}
+
+TEST_CASE("a dotted key colliding with a nested path keeps the first position and the last value") {
+  CHECK(Flat(R"({"a.b":1,"c":2,"a":{"b":3}})") == R"({"a.b":3,"c":2})");
+}
+
+TEST_CASE("dropped keys are left out") {
+  CHECK(Flat(R"({"openinference":{"span":{"kind":"LLM"}},"input":{"value":"q"}})", {"openinference.span.kind"}) ==
+        R"({"input.value":"q"})");
+}
+
+TEST_CASE("a non-object document flattens to nothing; malformed JSON is an error") {
+  CHECK(Flat("[1,2]") == "{}");
+  auto bad = FlattenAttributesJson("{not json");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().code() == absl::StatusCode::kInvalidArgument);
+}
