@@ -1,0 +1,93 @@
+#include "trace_factory.hpp"
+
+#include <catch2/catch.hpp>
+#include <map>
+#include <set>
+#include <string>
+
+using opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
+using opentelemetry::proto::trace::v1::Span;
+using osprey::bench::TraceFactory;
+using osprey::bench::TraceShape;
+
+namespace {
+
+std::string Kind(const Span& span) {
+  for (const auto& kv : span.attributes()) {
+    if (kv.key() == "openinference.span.kind") return kv.value().string_value();
+  }
+  return "";
+}
+
+size_t AttributeBytes(const Span& span) {
+  size_t total = 0;
+  for (const auto& kv : span.attributes()) total += kv.ByteSizeLong();
+  return total;
+}
+
+constexpr uint64_t kNow = 1'735'787'045'000'000'000ull;
+
+}  // namespace
+
+TEST_CASE("a request holds exactly the asked number of spans, in whole OpenInference traces") {
+  TraceShape shape;
+  shape.project = "bench-test";
+  TraceFactory factory(shape, 42);
+  ExportTraceServiceRequest request;
+  factory.Fill(97, kNow, &request);
+  REQUIRE(request.resource_spans_size() == 1);
+  bool has_project = false;
+  for (const auto& kv : request.resource_spans(0).resource().attributes()) {
+    if (kv.key() == "openinference.project.name") has_project = kv.value().string_value() == "bench-test";
+  }
+  CHECK(has_project);
+  const auto& spans = request.resource_spans(0).scope_spans(0).spans();
+  REQUIRE(spans.size() == 97);
+
+  std::map<std::string, std::vector<const Span*>> by_trace;
+  std::set<std::string> span_ids;
+  for (const auto& span : spans) {
+    REQUIRE(span.trace_id().size() == 16);
+    REQUIRE(span.span_id().size() == 8);
+    CHECK(span.end_time_unix_nano() >= span.start_time_unix_nano());
+    CHECK(span_ids.insert(span.span_id()).second);
+    by_trace[span.trace_id()].push_back(&span);
+  }
+  size_t full_traces = 0;
+  for (const auto& [trace, members] : by_trace) {
+    CHECK(Kind(*members[0]) == "CHAIN");
+    CHECK(members[0]->parent_span_id().empty());
+    for (size_t i = 1; i < members.size(); ++i) CHECK(members[i]->parent_span_id() == members[0]->span_id());
+    CHECK(members.size() <= 10);
+    if (members.size() >= 5) ++full_traces;
+  }
+  CHECK(full_traces >= by_trace.size() - 1);  // only the last trace may be cut short
+}
+
+TEST_CASE("LLM spans carry about 1.7 KB of attributes; every N-th one is large") {
+  TraceShape shape;
+  shape.large_every = 4;
+  shape.large_bytes = 100000;
+  TraceFactory factory(shape, 7);
+  ExportTraceServiceRequest request;
+  factory.Fill(400, kNow, &request);
+  std::set<std::string> kinds;
+  size_t small_llm = 0;
+  size_t large_llm = 0;
+  for (const auto& span : request.resource_spans(0).scope_spans(0).spans()) {
+    kinds.insert(Kind(span));
+    if (Kind(span) != "LLM") continue;
+    const size_t bytes = AttributeBytes(span);
+    if (bytes > 100000) {
+      ++large_llm;
+    } else {
+      ++small_llm;
+      CHECK(bytes >= 1400);
+      CHECK(bytes <= 2200);
+    }
+  }
+  CHECK(kinds == std::set<std::string>{"CHAIN", "RETRIEVER", "LLM", "TOOL"});
+  CHECK(large_llm == factory.large_spans());
+  CHECK(factory.llm_spans() == small_llm + large_llm);
+  CHECK(large_llm == factory.llm_spans() / 4);
+}
