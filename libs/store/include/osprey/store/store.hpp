@@ -50,6 +50,7 @@ struct ProjectRecord {
   std::optional<std::string> description;
   int64_t created_at_ns = 0;
   int64_t updated_at_ns = 0;
+  std::optional<int64_t> last_span_at_ns;  // latest span start time stored in the project, if any
 };
 
 struct SpanRecord {
@@ -70,6 +71,12 @@ struct SpanRecord {
   int64_t llm_token_count_prompt = 0;
   int64_t llm_token_count_completion = 0;
   int64_t llm_token_count_total = 0;
+  // Hot fields as ingest lifted them; empty when absent.
+  std::string session_id;
+  std::string user_id;
+  std::string llm_model_name;
+  std::string input_preview;
+  std::string output_preview;
 };
 
 struct TraceRecord {

@@ -1,0 +1,1084 @@
+#include "osprey/store/sqlite_store.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "migrations.hpp"
+#include "osprey/base/encoding.hpp"
+#include "osprey/base/status.hpp"
+#include "osprey/base/time.hpp"
+#include "rapidjson/reader.h"
+#include "sqlite_db.hpp"
+
+namespace osprey::store {
+namespace {
+
+using sqlite::Connection;
+using sqlite::ResetGuard;
+using sqlite::Statement;
+
+// SQLite's JSON functions refuse documents nested deeper than 2000 levels; refusing deeper ones at
+// write time keeps every stored document queryable.
+constexpr int kMaxJsonDepth = 1000;
+constexpr int64_t kMaxTime = std::numeric_limits<int64_t>::max();
+
+absl::Status Closed() { return base::Permanent(absl::StatusCode::kFailedPrecondition, "store is closed"); }
+
+absl::Status Invalid(const std::string& message) {
+  return base::Permanent(absl::StatusCode::kInvalidArgument, message);
+}
+
+int64_t Now() { return static_cast<int64_t>(base::NowUnixNanos()); }
+
+// ---------------------------------------------------------------- input validation
+
+class DepthHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DepthHandler> {
+ public:
+  bool Default() { return true; }
+  bool StartObject() { return ++depth_ <= kMaxJsonDepth; }
+  bool EndObject(rapidjson::SizeType) { return --depth_ >= 0; }
+  bool StartArray() { return ++depth_ <= kMaxJsonDepth; }
+  bool EndArray(rapidjson::SizeType) { return --depth_ >= 0; }
+
+ private:
+  int depth_ = 0;
+};
+
+// Empty is accepted (stored as the empty document). Otherwise the text must be one JSON value whose
+// first character is `open` ('{' or '['). `text` must be NUL-terminated (a std::string): the
+// StringStream takes RapidJSON's SIMD string scanning; an embedded NUL ends the parse, and the text
+// is then refused, as raw NULs are not valid JSON.
+std::optional<std::string> CheckJson(const std::string& text, char open, const char* what) {
+  if (text.empty()) return std::nullopt;
+  size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos || text[first] != open) {
+    return std::string(what) + (open == '{' ? " is not a JSON object" : " is not a JSON array");
+  }
+  rapidjson::StringStream stream(text.c_str());
+  rapidjson::Reader reader;
+  DepthHandler handler;
+  rapidjson::ParseResult result =
+      reader.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag>(stream, handler);
+  if (!result) {
+    if (result.Code() == rapidjson::kParseErrorTermination) {
+      return std::string(what) + " nests deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+    }
+    return std::string(what) + " is not valid JSON (offset " + std::to_string(result.Offset()) + ")";
+  }
+  if (text.find_first_not_of(" \t\r\n", stream.Tell()) != std::string::npos) {
+    return std::string(what) + " has text after the JSON value";
+  }
+  return std::nullopt;
+}
+
+std::string_view StatusName(model::v1::StatusCode code) {
+  switch (code) {
+    case model::v1::STATUS_CODE_OK:
+      return "OK";
+    case model::v1::STATUS_CODE_ERROR:
+      return "ERROR";
+    default:
+      return "UNSET";
+  }
+}
+
+// One input span, validated and with its ids in hex.
+struct SpanRow {
+  const model::v1::Span* span = nullptr;
+  std::string trace_id;
+  std::string span_id;
+  std::string parent_id;
+  int64_t start = 0;
+  int64_t end = 0;
+  int64_t token_total = 0;
+};
+
+absl::StatusOr<SpanRow> ValidateSpan(const model::v1::Span* span, size_t index) {
+  std::string where = "span " + std::to_string(index);
+  if (span == nullptr) return Invalid(where + " is null");
+  if (span->trace_id().size() != 16 || base::IsAllZero(span->trace_id())) {
+    return Invalid(where + ": trace_id must be 16 bytes, not all zero");
+  }
+  if (span->span_id().size() != 8 || base::IsAllZero(span->span_id())) {
+    return Invalid(where + ": span_id must be 8 bytes, not all zero");
+  }
+  SpanRow row;
+  row.span = span;
+  row.trace_id = base::HexEncode(span->trace_id());
+  row.span_id = base::HexEncode(span->span_id());
+  where += " (span_id " + row.span_id + ")";
+  if (!span->parent_span_id().empty()) {
+    if (span->parent_span_id().size() != 8) return Invalid(where + ": parent_span_id must be empty or 8 bytes");
+    row.parent_id = base::HexEncode(span->parent_span_id());
+  }
+  if (span->start_time_unix_nano() > static_cast<uint64_t>(kMaxTime) ||
+      span->end_time_unix_nano() > static_cast<uint64_t>(kMaxTime)) {
+    return Invalid(where + ": time past the year 2262");
+  }
+  row.start = static_cast<int64_t>(span->start_time_unix_nano());
+  row.end = static_cast<int64_t>(span->end_time_unix_nano());
+  if (span->llm_token_count_prompt() < 0 || span->llm_token_count_completion() < 0 ||
+      span->llm_token_count_total() < 0) {
+    return Invalid(where + ": negative token count");
+  }
+  row.token_total = span->llm_token_count_total() != 0
+                        ? span->llm_token_count_total()
+                        : span->llm_token_count_prompt() + span->llm_token_count_completion();
+  if (auto error = CheckJson(span->attributes_json(), '{', "attributes_json")) return Invalid(where + ": " + *error);
+  if (auto error = CheckJson(span->events_json(), '[', "events_json")) return Invalid(where + ": " + *error);
+  return row;
+}
+
+// ---------------------------------------------------------------- rollup state of one write
+
+struct TraceDelta {
+  int64_t rowid = 0;
+  int64_t project_id = 0;
+  std::optional<int64_t> session_rowid;  // as found before this write
+  bool created = false;                  // the trace row was inserted by this write
+  int64_t spans = 0;                     // new spans of this write
+  int64_t min_start = kMaxTime;
+  int64_t max_end = std::numeric_limits<int64_t>::min();
+  int64_t errors = 0;
+  int64_t tokens_prompt = 0;
+  int64_t tokens_completion = 0;
+  int64_t tokens_total = 0;
+  std::string root_span_id;  // lowest new root span id
+  std::string root_span_name;
+  std::string session_id;  // from the first new span carrying one, in (trace_id, span_id) order
+  std::optional<int64_t> new_session_rowid;
+};
+
+struct SessionDelta {
+  int64_t min_start = kMaxTime;
+  int64_t max_end = std::numeric_limits<int64_t>::min();
+  int64_t traces = 0;
+  int64_t tokens_prompt = 0;
+  int64_t tokens_completion = 0;
+  int64_t tokens_total = 0;
+};
+
+// ---------------------------------------------------------------- reading rows
+
+constexpr const char* kSpanColumns =
+    "s.id, s.project_id, s.trace_rowid, t.trace_id, s.span_id, s.parent_id, s.name, s.span_kind, s.start_time, "
+    "s.end_time, s.status_code, s.status_message, s.attributes, s.events, s.llm_token_count_prompt, "
+    "s.llm_token_count_completion, s.llm_token_count_total, s.session_id, s.user_id, s.llm_model_name, "
+    "s.input_preview, s.output_preview FROM spans s JOIN traces t ON t.id = s.trace_rowid";
+
+SpanRecord ReadSpan(const Statement& stmt) {
+  SpanRecord record;
+  record.id = stmt.Int(0);
+  record.project_id = stmt.Int(1);
+  record.trace_rowid = stmt.Int(2);
+  record.trace_id = stmt.Text(3);
+  record.span_id = stmt.Text(4);
+  record.parent_id = stmt.Text(5);
+  record.name = stmt.Text(6);
+  record.span_kind = stmt.Text(7);
+  record.start_time_ns = stmt.Int(8);
+  record.end_time_ns = stmt.Int(9);
+  record.status_code = stmt.Text(10);
+  record.status_message = stmt.Text(11);
+  record.attributes_json = stmt.Text(12);
+  record.events_json = stmt.Text(13);
+  record.llm_token_count_prompt = stmt.Int(14);
+  record.llm_token_count_completion = stmt.Int(15);
+  record.llm_token_count_total = stmt.Int(16);
+  record.session_id = stmt.Text(17);
+  record.user_id = stmt.Text(18);
+  record.llm_model_name = stmt.Text(19);
+  record.input_preview = stmt.Text(20);
+  record.output_preview = stmt.Text(21);
+  return record;
+}
+
+constexpr const char* kTraceColumns =
+    "t.id, t.project_id, t.trace_id, t.start_time, t.end_time, t.root_span_id, t.root_span_name, t.span_count, "
+    "t.error_count, t.token_count_prompt, t.token_count_completion, t.token_count_total, t.session_rowid "
+    "FROM traces t";
+
+TraceRecord ReadTrace(const Statement& stmt) {
+  TraceRecord record;
+  record.id = stmt.Int(0);
+  record.project_id = stmt.Int(1);
+  record.trace_id = stmt.Text(2);
+  record.start_time_ns = stmt.Int(3);
+  record.end_time_ns = stmt.Int(4);
+  record.root_span_id = stmt.Text(5);
+  record.root_span_name = stmt.Text(6);
+  record.span_count = stmt.Int(7);
+  record.error_count = stmt.Int(8);
+  record.token_count_prompt = stmt.Int(9);
+  record.token_count_completion = stmt.Int(10);
+  record.token_count_total = stmt.Int(11);
+  record.session_rowid = stmt.OptionalInt(12);
+  return record;
+}
+
+constexpr const char* kSessionColumns =
+    "id, session_id, project_id, start_time, end_time, trace_count, token_count_prompt, token_count_completion, "
+    "token_count_total FROM sessions";
+
+SessionRecord ReadSession(const Statement& stmt) {
+  SessionRecord record;
+  record.id = stmt.Int(0);
+  record.session_id = stmt.Text(1);
+  record.project_id = stmt.Int(2);
+  record.start_time_ns = stmt.Int(3);
+  record.end_time_ns = stmt.Int(4);
+  record.trace_count = stmt.Int(5);
+  record.token_count_prompt = stmt.Int(6);
+  record.token_count_completion = stmt.Int(7);
+  record.token_count_total = stmt.Int(8);
+  return record;
+}
+
+constexpr const char* kProjectColumns = "id, name, description, created_at, updated_at, last_span_at FROM projects";
+
+ProjectRecord ReadProject(const Statement& stmt) {
+  ProjectRecord record;
+  record.id = stmt.Int(0);
+  record.name = stmt.Text(1);
+  if (!stmt.IsNull(2)) record.description = stmt.Text(2);
+  record.created_at_ns = stmt.Int(3);
+  record.updated_at_ns = stmt.Int(4);
+  record.last_span_at_ns = stmt.OptionalInt(5);
+  return record;
+}
+
+// Dynamic SQL with its parameters: user text only ever travels as a bound value.
+class Query final {
+ public:
+  using Value = std::variant<int64_t, double, std::string>;
+
+  explicit Query(std::string sql) : sql_(std::move(sql)) {}
+  Query& Sql(std::string_view fragment) {
+    sql_ += fragment;
+    return *this;
+  }
+  Query& Arg(Value value) {
+    sql_ += '?';
+    args_.push_back(std::move(value));
+    return *this;
+  }
+  // " AND <column> IN (?, ?, ...)"
+  template <typename T>
+  Query& AndIn(std::string_view column, const std::vector<T>& values) {
+    sql_ += " AND ";
+    sql_ += column;
+    sql_ += " IN (";
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (i > 0) sql_ += ", ";
+      Arg(values[i]);
+    }
+    sql_ += ')';
+    return *this;
+  }
+
+  absl::StatusOr<std::unique_ptr<Statement>> Prepare(Connection& connection) const {
+    auto stmt = connection.Prepare(sql_);
+    if (!stmt.ok()) return stmt.status();
+    for (size_t i = 0; i < args_.size(); ++i) {
+      int index = static_cast<int>(i + 1);
+      std::visit(
+          [&](const auto& value) {
+            using T = std::decay_t<decltype(value)>;
+            if constexpr (std::is_same_v<T, int64_t>) {
+              (*stmt)->BindInt(index, value);
+            } else if constexpr (std::is_same_v<T, double>) {
+              (*stmt)->BindDouble(index, value);
+            } else {
+              (*stmt)->BindText(index, value);
+            }
+          },
+          args_[i]);
+    }
+    return stmt;
+  }
+
+ private:
+  std::string sql_;
+  std::vector<Value> args_;
+};
+
+// SQLite JSON path for a key path: every key double-quoted ($."llm"."model_name"). SQLite's path
+// syntax has no escape for '"' inside a quoted key, so such a key cannot be addressed: nullopt.
+// Backslashes are doubled because SQLite compares the key with the raw (escaped) JSON text.
+std::optional<std::string> JsonPath(const std::vector<std::string>& keys) {
+  std::string path = "$";
+  for (const std::string& key : keys) {
+    if (key.find('"') != std::string::npos) return std::nullopt;
+    path += ".\"";
+    for (char c : key) {
+      if (c == '\\') path += '\\';
+      path += c;
+    }
+    path += '"';
+  }
+  return path;
+}
+
+std::vector<std::string> LowerAll(const std::vector<std::string>& values) {
+  std::vector<std::string> lowered;
+  lowered.reserve(values.size());
+  for (const std::string& value : values) lowered.push_back(absl::AsciiStrToLower(value));
+  return lowered;
+}
+
+absl::Status CheckLimit(int limit) {
+  if (limit < 1) return Invalid("limit must be at least 1, got " + std::to_string(limit));
+  return absl::OkStatus();
+}
+
+// Runs `stmt` collecting up to limit+1 rows: the extra row's id becomes next_cursor.
+template <typename T, typename Reader>
+absl::StatusOr<Page<T>> ReadPage(Statement& stmt, int limit, Reader read) {
+  Page<T> page;
+  while (true) {
+    OSPREY_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    T item = read(stmt);
+    if (static_cast<int64_t>(page.items.size()) == limit) {
+      page.next_cursor = item.id;
+      break;
+    }
+    page.items.push_back(std::move(item));
+  }
+  return page;
+}
+
+template <typename T, typename Reader>
+absl::StatusOr<std::vector<T>> ReadAll(Statement& stmt, Reader read) {
+  std::vector<T> items;
+  while (true) {
+    OSPREY_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    items.push_back(read(stmt));
+  }
+  return items;
+}
+
+template <typename T, typename Reader>
+absl::StatusOr<std::optional<T>> ReadOne(Statement& stmt, Reader read) {
+  OSPREY_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return std::optional<T>();
+  return std::optional<T>(read(stmt));
+}
+
+// ---------------------------------------------------------------- migrations
+
+class SqliteMigrationTarget final : public MigrationTarget {
+ public:
+  explicit SqliteMigrationTarget(Connection& connection) : connection_(connection) {}
+
+  // IMMEDIATE takes the write lock now, so a concurrent migrator waits (busy_timeout) and then sees
+  // the versions this one committed.
+  absl::Status Begin() override { return connection_.Exec("BEGIN IMMEDIATE"); }
+  absl::Status EnsureVersionTable() override {
+    return connection_.Exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+  }
+  absl::StatusOr<std::vector<int>> AppliedVersions() override {
+    OSPREY_ASSIGN_OR_RETURN(auto stmt, connection_.Prepare("SELECT version FROM schema_migrations ORDER BY version"));
+    std::vector<int> versions;
+    while (true) {
+      OSPREY_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      versions.push_back(static_cast<int>(stmt->Int(0)));
+    }
+    return versions;
+  }
+  absl::Status Apply(const Migration& migration) override {
+    OSPREY_RETURN_IF_ERROR(connection_.Exec(std::string(migration.sql)));
+    OSPREY_ASSIGN_OR_RETURN(auto stmt,
+                            connection_.Prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)"));
+    stmt->BindInt(1, migration.version);
+    stmt->BindInt(2, Now());
+    return stmt->Run();
+  }
+  absl::Status Commit() override { return connection_.Exec("COMMIT"); }
+  void Rollback() override { (void)connection_.Exec("ROLLBACK"); }
+
+ private:
+  Connection& connection_;
+};
+
+// ---------------------------------------------------------------- the store
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(std::unique_ptr<Connection> writer, std::vector<std::unique_ptr<Connection>> readers)
+      : writer_(std::move(writer)), free_readers_(std::move(readers)) {}
+  ~SqliteStore() override { Close(); }
+
+  absl::StatusOr<WriteResult> WriteSpans(const std::vector<const model::v1::Span*>& spans) override;
+  absl::StatusOr<Page<SpanRecord>> ListSpans(const SpanQuery& query) override;
+  absl::StatusOr<Page<TraceRecord>> ListTraces(const TraceQuery& query) override;
+  absl::StatusOr<std::vector<SpanRecord>> SpansOfTraces(const std::vector<int64_t>& trace_rowids) override;
+  absl::StatusOr<std::optional<TraceRecord>> GetTraceById(int64_t id) override;
+  absl::StatusOr<std::optional<TraceRecord>> GetTraceByTraceId(const std::string& trace_id_hex) override;
+  absl::StatusOr<Page<SessionRecord>> ListSessions(const SessionQuery& query) override;
+  absl::StatusOr<std::optional<SessionRecord>> GetSessionById(int64_t id) override;
+  absl::StatusOr<std::optional<SessionRecord>> GetSessionBySessionId(const std::string& session_id) override;
+  absl::StatusOr<std::vector<TraceRecord>> TracesOfSession(int64_t session_rowid) override;
+  absl::StatusOr<Page<ProjectRecord>> ListProjects(const ProjectQuery& query) override;
+  absl::StatusOr<std::optional<ProjectRecord>> GetProjectById(int64_t id) override;
+  absl::StatusOr<std::optional<ProjectRecord>> GetProjectByName(const std::string& name) override;
+  absl::StatusOr<ProjectRecord> CreateProject(const std::string& name,
+                                              const std::optional<std::string>& description) override;
+  absl::Status Migrate() override;
+  absl::Status Ping() override;
+  void Close() override;
+
+ private:
+  // A read-only connection borrowed from the pool for one call; returned on destruction.
+  class Lease final {
+   public:
+    Lease(SqliteStore* store, std::unique_ptr<Connection> connection)
+        : store_(store), connection_(std::move(connection)) {}
+    Lease(Lease&& other) noexcept : store_(other.store_), connection_(std::move(other.connection_)) {}
+    Lease& operator=(Lease&&) = delete;
+    ~Lease() {
+      if (connection_) store_->Return(std::move(connection_));
+    }
+    Connection& operator*() { return *connection_; }
+    Connection* operator->() { return connection_.get(); }
+
+   private:
+    SqliteStore* store_;
+    std::unique_ptr<Connection> connection_;
+  };
+
+  // Blocks while every reader is busy. FAILED_PRECONDITION after Close().
+  absl::StatusOr<Lease> AcquireReader();
+  void Return(std::unique_ptr<Connection> connection);
+
+  // Body of WriteSpans inside the open transaction.
+  absl::Status WriteLocked(Connection& db, const std::vector<SpanRow>& rows, WriteResult& result);
+  absl::StatusOr<int64_t> ProjectIdForName(Connection& db, const std::string& name,
+                                           std::map<std::string, int64_t>& cache);
+
+  std::mutex writer_mu_;
+  std::unique_ptr<Connection> writer_;  // guarded by writer_mu_; null once closed
+
+  std::mutex readers_mu_;
+  std::condition_variable readers_cv_;
+  std::vector<std::unique_ptr<Connection>> free_readers_;  // guarded by readers_mu_
+  int readers_out_ = 0;                                    // guarded by readers_mu_
+  bool closed_ = false;                                    // guarded by readers_mu_
+};
+
+absl::StatusOr<SqliteStore::Lease> SqliteStore::AcquireReader() {
+  std::unique_lock lock(readers_mu_);
+  readers_cv_.wait(lock, [this] { return closed_ || !free_readers_.empty(); });
+  if (closed_) return Closed();
+  std::unique_ptr<Connection> connection = std::move(free_readers_.back());
+  free_readers_.pop_back();
+  ++readers_out_;
+  return Lease(this, std::move(connection));
+}
+
+void SqliteStore::Return(std::unique_ptr<Connection> connection) {
+  std::lock_guard lock(readers_mu_);
+  --readers_out_;
+  if (!closed_) free_readers_.push_back(std::move(connection));
+  readers_cv_.notify_all();
+}
+
+void SqliteStore::Close() {
+  {
+    std::lock_guard lock(writer_mu_);
+    writer_.reset();
+  }
+  std::unique_lock lock(readers_mu_);
+  closed_ = true;
+  readers_cv_.notify_all();
+  // Connections on loan are closed by their borrowers' Lease when they come back.
+  readers_cv_.wait(lock, [this] { return readers_out_ == 0; });
+  free_readers_.clear();
+}
+
+absl::Status SqliteStore::Migrate() {
+  std::lock_guard lock(writer_mu_);
+  if (!writer_) return Closed();
+  SqliteMigrationTarget target(*writer_);
+  return RunMigrations(target, SqliteMigrations());
+}
+
+absl::Status SqliteStore::Ping() {
+  OSPREY_ASSIGN_OR_RETURN(Lease db, AcquireReader());
+  OSPREY_ASSIGN_OR_RETURN(Statement * stmt, db->Cached("SELECT 1"));
+  ResetGuard reset(stmt);
+  return stmt->Run();
+}
+
+// ---------------------------------------------------------------- write path
+
+absl::StatusOr<WriteResult> SqliteStore::WriteSpans(const std::vector<const model::v1::Span*>& spans) {
+  std::vector<SpanRow> rows;
+  rows.reserve(spans.size());
+  for (size_t i = 0; i < spans.size(); ++i) {
+    OSPREY_ASSIGN_OR_RETURN(SpanRow row, ValidateSpan(spans[i], i));
+    rows.push_back(std::move(row));
+  }
+  // Deterministic order: rollups are applied trace by trace, and a trace's spans by span id.
+  std::stable_sort(rows.begin(), rows.end(), [](const SpanRow& a, const SpanRow& b) {
+    return std::tie(a.trace_id, a.span_id) < std::tie(b.trace_id, b.span_id);
+  });
+
+  WriteResult result;
+  if (rows.empty()) {
+    std::lock_guard lock(writer_mu_);
+    if (!writer_) return Closed();
+    return result;
+  }
+  std::lock_guard lock(writer_mu_);
+  if (!writer_) return Closed();
+  OSPREY_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
+  absl::Status status = WriteLocked(*writer_, rows, result);
+  if (status.ok()) status = writer_->Exec("COMMIT");
+  if (!status.ok()) {
+    (void)writer_->Exec("ROLLBACK");
+    return status;
+  }
+  return result;
+}
+
+absl::StatusOr<int64_t> SqliteStore::ProjectIdForName(Connection& db, const std::string& name,
+                                                      std::map<std::string, int64_t>& cache) {
+  if (auto it = cache.find(name); it != cache.end()) return it->second;
+  OSPREY_ASSIGN_OR_RETURN(Statement * select, db.Cached("SELECT id FROM projects WHERE name = ?"));
+  ResetGuard reset_select(select);
+  select->BindText(1, name);
+  OSPREY_ASSIGN_OR_RETURN(bool found, select->Step());
+  int64_t id = 0;
+  if (found) {
+    id = select->Int(0);
+  } else {
+    OSPREY_ASSIGN_OR_RETURN(Statement * insert,
+                            db.Cached("INSERT INTO projects (name, created_at, updated_at) VALUES (?, ?, ?)"));
+    ResetGuard reset_insert(insert);
+    int64_t now = Now();
+    insert->BindText(1, name);
+    insert->BindInt(2, now);
+    insert->BindInt(3, now);
+    OSPREY_RETURN_IF_ERROR(insert->Run());
+    id = db.LastInsertRowid();
+  }
+  cache.emplace(name, id);
+  return id;
+}
+
+absl::Status SqliteStore::WriteLocked(Connection& db, const std::vector<SpanRow>& rows, WriteResult& result) {
+  OSPREY_ASSIGN_OR_RETURN(Statement * find_trace,
+                          db.Cached("SELECT id, project_id, session_rowid FROM traces WHERE trace_id = ?"));
+  OSPREY_ASSIGN_OR_RETURN(Statement * insert_trace,
+                          db.Cached("INSERT INTO traces (project_id, trace_id, start_time, end_time) VALUES (?, ?, ?, ?)"));
+  OSPREY_ASSIGN_OR_RETURN(
+      Statement * insert_span,
+      db.Cached("INSERT INTO spans (trace_rowid, project_id, span_id, parent_id, name, span_kind, start_time, "
+                "end_time, status_code, status_message, session_id, user_id, llm_model_name, llm_token_count_prompt, "
+                "llm_token_count_completion, llm_token_count_total, input_preview, output_preview, attributes, events) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (span_id) DO NOTHING"));
+
+  std::map<std::string, int64_t> projects_by_name;
+  std::map<std::string, TraceDelta> traces;  // by trace id: iteration order is the rollup order
+  std::map<int64_t, int64_t> project_last_span;
+
+  // 1. Insert the spans; remember what each new one adds to its trace.
+  for (const SpanRow& row : rows) {
+    const model::v1::Span& span = *row.span;
+    auto [it, first_of_trace] = traces.try_emplace(row.trace_id);
+    TraceDelta& trace = it->second;
+    if (first_of_trace) {
+      ResetGuard reset(find_trace);
+      find_trace->BindText(1, row.trace_id);
+      OSPREY_ASSIGN_OR_RETURN(bool found, find_trace->Step());
+      if (found) {
+        trace.rowid = find_trace->Int(0);
+        trace.project_id = find_trace->Int(1);
+        trace.session_rowid = find_trace->OptionalInt(2);
+      } else {
+        const std::string project = span.project_name().empty() ? "default" : span.project_name();
+        OSPREY_ASSIGN_OR_RETURN(trace.project_id, ProjectIdForName(db, project, projects_by_name));
+        ResetGuard reset_insert(insert_trace);
+        insert_trace->BindInt(1, trace.project_id);
+        insert_trace->BindText(2, row.trace_id);
+        insert_trace->BindInt(3, row.start);
+        insert_trace->BindInt(4, row.end);
+        OSPREY_RETURN_IF_ERROR(insert_trace->Run());
+        trace.rowid = db.LastInsertRowid();
+        trace.created = true;
+      }
+    }
+
+    {
+      ResetGuard reset(insert_span);
+      Statement& s = *insert_span;
+      s.BindInt(1, trace.rowid);
+      s.BindInt(2, trace.project_id);
+      s.BindTextNoCopy(3, row.span_id);
+      if (row.parent_id.empty()) {
+        s.BindNull(4);
+      } else {
+        s.BindTextNoCopy(4, row.parent_id);
+      }
+      s.BindTextNoCopy(5, span.name());
+      s.BindTextNoCopy(6, span.span_kind().empty() ? std::string_view("UNKNOWN") : std::string_view(span.span_kind()));
+      s.BindInt(7, row.start);
+      s.BindInt(8, row.end);
+      s.BindTextNoCopy(9, StatusName(span.status_code()));
+      s.BindTextNoCopy(10, span.status_message());
+      s.BindTextOrNull(11, span.session_id());
+      s.BindTextOrNull(12, span.user_id());
+      s.BindTextOrNull(13, span.llm_model_name());
+      s.BindInt(14, span.llm_token_count_prompt());
+      s.BindInt(15, span.llm_token_count_completion());
+      s.BindInt(16, row.token_total);
+      s.BindTextOrNull(17, span.input_preview());
+      s.BindTextOrNull(18, span.output_preview());
+      s.BindTextNoCopy(19, span.attributes_json().empty() ? std::string_view("{}")
+                                                          : std::string_view(span.attributes_json()));
+      s.BindTextNoCopy(20, span.events_json().empty() ? std::string_view("[]") : std::string_view(span.events_json()));
+      OSPREY_RETURN_IF_ERROR(s.Run());
+    }
+    if (db.Changes() == 0) {
+      ++result.duplicates;
+      continue;
+    }
+    ++result.inserted;
+    ++trace.spans;
+    trace.min_start = std::min(trace.min_start, row.start);
+    trace.max_end = std::max(trace.max_end, row.end);
+    if (span.status_code() == model::v1::STATUS_CODE_ERROR) ++trace.errors;
+    trace.tokens_prompt += span.llm_token_count_prompt();
+    trace.tokens_completion += span.llm_token_count_completion();
+    trace.tokens_total += row.token_total;
+    if (row.parent_id.empty() && trace.root_span_id.empty()) {  // rows are sorted: the lowest root span id
+      trace.root_span_id = row.span_id;
+      trace.root_span_name = span.name();
+    }
+    if (trace.session_id.empty() && !span.session_id().empty()) trace.session_id = span.session_id();
+    auto [last, inserted] = project_last_span.try_emplace(trace.project_id, row.start);
+    if (!inserted) last->second = std::max(last->second, row.start);
+  }
+
+  // 2. Sessions that traces join in this write, created in session id order.
+  std::map<std::string, int64_t> joined_sessions;
+  for (auto& [trace_id, trace] : traces) {
+    if (trace.spans > 0 && !trace.session_rowid && !trace.session_id.empty()) {
+      joined_sessions.emplace(trace.session_id, 0);
+    }
+  }
+  if (!joined_sessions.empty()) {
+    OSPREY_ASSIGN_OR_RETURN(Statement * find_session, db.Cached("SELECT id FROM sessions WHERE session_id = ?"));
+    OSPREY_ASSIGN_OR_RETURN(
+        Statement * insert_session,
+        db.Cached("INSERT INTO sessions (session_id, project_id, start_time, end_time) VALUES (?, ?, ?, ?)"));
+    for (auto& [session_id, rowid] : joined_sessions) {
+      ResetGuard reset(find_session);
+      find_session->BindText(1, session_id);
+      OSPREY_ASSIGN_OR_RETURN(bool found, find_session->Step());
+      if (found) {
+        rowid = find_session->Int(0);
+        continue;
+      }
+      // A new session belongs to the project of the first trace (by trace id) that joins it; its
+      // times are widened by the trace rollups below.
+      const TraceDelta* first = nullptr;
+      for (const auto& [trace_id, trace] : traces) {
+        if (trace.spans > 0 && !trace.session_rowid && trace.session_id == session_id) {
+          first = &trace;
+          break;
+        }
+      }
+      ResetGuard reset_insert(insert_session);
+      insert_session->BindText(1, session_id);
+      insert_session->BindInt(2, first->project_id);
+      insert_session->BindInt(3, first->min_start);
+      insert_session->BindInt(4, first->max_end);
+      OSPREY_RETURN_IF_ERROR(insert_session->Run());
+      rowid = db.LastInsertRowid();
+    }
+  }
+
+  // 3. Trace rollups, in trace id order.
+  OSPREY_ASSIGN_OR_RETURN(
+      Statement * update_trace,
+      db.Cached("UPDATE traces SET start_time = min(start_time, ?1), end_time = max(end_time, ?2), "
+                "span_count = span_count + ?3, error_count = error_count + ?4, "
+                "token_count_prompt = token_count_prompt + ?5, token_count_completion = token_count_completion + ?6, "
+                "token_count_total = token_count_total + ?7, "
+                "root_span_name = CASE WHEN ?8 IS NOT NULL AND (root_span_id IS NULL OR ?8 < root_span_id) "
+                "THEN ?9 ELSE root_span_name END, "
+                "root_span_id = CASE WHEN ?8 IS NOT NULL AND (root_span_id IS NULL OR ?8 < root_span_id) "
+                "THEN ?8 ELSE root_span_id END, "
+                "session_rowid = coalesce(session_rowid, ?10) "
+                "WHERE id = ?11 "
+                "RETURNING start_time, end_time, token_count_prompt, token_count_completion, token_count_total"));
+  OSPREY_ASSIGN_OR_RETURN(Statement * delete_trace, db.Cached("DELETE FROM traces WHERE id = ?"));
+  std::map<int64_t, SessionDelta> sessions;  // by row id
+  for (auto& [trace_id, trace] : traces) {
+    if (trace.spans == 0) {
+      if (trace.created) {  // every span of a new trace was a duplicate stored under another trace
+        ResetGuard reset(delete_trace);
+        delete_trace->BindInt(1, trace.rowid);
+        OSPREY_RETURN_IF_ERROR(delete_trace->Run());
+      }
+      continue;
+    }
+    std::optional<int64_t> joins;
+    if (!trace.session_rowid && !trace.session_id.empty()) joins = joined_sessions.at(trace.session_id);
+    ResetGuard reset(update_trace);
+    Statement& u = *update_trace;
+    u.BindInt(1, trace.min_start);
+    u.BindInt(2, trace.max_end);
+    u.BindInt(3, trace.spans);
+    u.BindInt(4, trace.errors);
+    u.BindInt(5, trace.tokens_prompt);
+    u.BindInt(6, trace.tokens_completion);
+    u.BindInt(7, trace.tokens_total);
+    if (trace.root_span_id.empty()) {
+      u.BindNull(8);
+      u.BindNull(9);
+    } else {
+      u.BindTextNoCopy(8, trace.root_span_id);
+      u.BindTextNoCopy(9, trace.root_span_name);
+    }
+    if (joins) {
+      u.BindInt(10, *joins);
+    } else {
+      u.BindNull(10);
+    }
+    u.BindInt(11, trace.rowid);
+    OSPREY_ASSIGN_OR_RETURN(bool row, u.Step());
+    if (!row) return base::Permanent(absl::StatusCode::kInternal, "trace row vanished: " + trace_id);
+    if (trace.session_rowid) {
+      SessionDelta& delta = sessions[*trace.session_rowid];
+      delta.min_start = std::min(delta.min_start, u.Int(0));
+      delta.max_end = std::max(delta.max_end, u.Int(1));
+      delta.tokens_prompt += trace.tokens_prompt;
+      delta.tokens_completion += trace.tokens_completion;
+      delta.tokens_total += trace.tokens_total;
+    } else if (joins) {  // the whole trace, including spans stored before, joins the session
+      SessionDelta& delta = sessions[*joins];
+      delta.min_start = std::min(delta.min_start, u.Int(0));
+      delta.max_end = std::max(delta.max_end, u.Int(1));
+      delta.traces += 1;
+      delta.tokens_prompt += u.Int(2);
+      delta.tokens_completion += u.Int(3);
+      delta.tokens_total += u.Int(4);
+    }
+    OSPREY_RETURN_IF_ERROR(u.Run());
+  }
+
+  // 4. Session rollups, in row id order.
+  if (!sessions.empty()) {
+    OSPREY_ASSIGN_OR_RETURN(
+        Statement * update_session,
+        db.Cached("UPDATE sessions SET start_time = min(start_time, ?), end_time = max(end_time, ?), "
+                  "trace_count = trace_count + ?, token_count_prompt = token_count_prompt + ?, "
+                  "token_count_completion = token_count_completion + ?, token_count_total = token_count_total + ? "
+                  "WHERE id = ?"));
+    for (const auto& [rowid, delta] : sessions) {
+      ResetGuard reset(update_session);
+      update_session->BindInt(1, delta.min_start);
+      update_session->BindInt(2, delta.max_end);
+      update_session->BindInt(3, delta.traces);
+      update_session->BindInt(4, delta.tokens_prompt);
+      update_session->BindInt(5, delta.tokens_completion);
+      update_session->BindInt(6, delta.tokens_total);
+      update_session->BindInt(7, rowid);
+      OSPREY_RETURN_IF_ERROR(update_session->Run());
+    }
+  }
+
+  // 5. Project activity, in project id order.
+  if (!project_last_span.empty()) {
+    OSPREY_ASSIGN_OR_RETURN(
+        Statement * update_project,
+        db.Cached("UPDATE projects SET last_span_at = max(coalesce(last_span_at, ?2), ?2) WHERE id = ?1"));
+    for (const auto& [project_id, last] : project_last_span) {
+      ResetGuard reset(update_project);
+      update_project->BindInt(1, project_id);
+      update_project->BindInt(2, last);
+      OSPREY_RETURN_IF_ERROR(update_project->Run());
+    }
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------- read path
+
+absl::StatusOr<Page<SpanRecord>> SqliteStore::ListSpans(const SpanQuery& query) {
+  OSPREY_RETURN_IF_ERROR(CheckLimit(query.limit));
+  Query q(std::string("SELECT ") + kSpanColumns + " WHERE s.project_id = ");
+  q.Arg(query.project_id);
+  if (query.start_time_ns) q.Sql(" AND s.start_time >= ").Arg(*query.start_time_ns);
+  if (query.end_time_ns) q.Sql(" AND s.start_time < ").Arg(*query.end_time_ns);
+  if (!query.trace_ids.empty()) {
+    q.Sql(" AND s.trace_rowid IN (SELECT id FROM traces WHERE 1");
+    q.AndIn("trace_id", LowerAll(query.trace_ids));
+    q.Sql(")");
+  }
+  if (!query.span_ids.empty()) q.AndIn("s.span_id", LowerAll(query.span_ids));
+  if (query.parent_id) {
+    if (query.parent_id->empty()) {
+      q.Sql(" AND s.parent_id IS NULL");
+    } else {
+      q.Sql(" AND s.parent_id = ").Arg(absl::AsciiStrToLower(*query.parent_id));
+    }
+  }
+  if (!query.names.empty()) q.AndIn("s.name", query.names);
+  if (!query.span_kinds.empty()) q.AndIn("s.span_kind", query.span_kinds);
+  if (!query.status_codes.empty()) q.AndIn("s.status_code", query.status_codes);
+  for (const AttributeFilter& filter : query.attributes) {
+    if (filter.path.empty()) return Invalid("attribute filter with an empty key");
+    std::optional<std::string> path = JsonPath(filter.path);
+    if (!path) {  // a key SQLite cannot address matches no stored attribute
+      q.Sql(" AND 0");
+      continue;
+    }
+    std::visit(
+        [&](const auto& value) {
+          using T = std::decay_t<decltype(value)>;
+          if constexpr (std::is_same_v<T, bool>) {
+            q.Sql(" AND json_type(s.attributes, ").Arg(*path).Sql(") = ").Arg(std::string(value ? "true" : "false"));
+          } else if constexpr (std::is_same_v<T, std::string>) {
+            q.Sql(" AND json_type(s.attributes, ").Arg(*path).Sql(") = 'text'");
+            q.Sql(" AND json_extract(s.attributes, ").Arg(*path).Sql(") = ").Arg(value);
+          } else {  // int64_t or double: numeric equality with a stored integer or real
+            q.Sql(" AND json_type(s.attributes, ").Arg(*path).Sql(") IN ('integer', 'real')");
+            q.Sql(" AND json_extract(s.attributes, ").Arg(*path).Sql(") = ").Arg(value);
+          }
+        },
+        filter.value);
+  }
+  if (query.cursor_id) q.Sql(" AND s.id <= ").Arg(*query.cursor_id);
+  q.Sql(" ORDER BY s.id DESC LIMIT ").Arg(static_cast<int64_t>(query.limit) + 1);
+
+  OSPREY_ASSIGN_OR_RETURN(Lease db, AcquireReader());
+  OSPREY_ASSIGN_OR_RETURN(auto stmt, q.Prepare(*db));
+  return ReadPage<SpanRecord>(*stmt, query.limit, ReadSpan);
+}
+
+absl::StatusOr<Page<TraceRecord>> SqliteStore::ListTraces(const TraceQuery& query) {
+  OSPREY_RETURN_IF_ERROR(CheckLimit(query.limit));
+  if (query.require_session && query.session_rowids.empty()) {
+    OSPREY_ASSIGN_OR_RETURN(Lease db, AcquireReader());  // still fail after Close()
+    return Page<TraceRecord>{};
+  }
+  // The key expressions match the index definitions so the keyset walks an index.
+  const std::string key = query.sort == TraceSort::kLatency ? "(t.end_time - t.start_time)" : "t.start_time";
+  const bool desc = query.order == Order::kDesc;
+
+  OSPREY_ASSIGN_OR_RETURN(Lease db, AcquireReader());
+  Query q(std::string("SELECT ") + kTraceColumns + " WHERE t.project_id = ");
+  q.Arg(query.project_id);
+  if (query.start_time_ns) q.Sql(" AND t.start_time >= ").Arg(*query.start_time_ns);
+  if (query.end_time_ns) q.Sql(" AND t.start_time < ").Arg(*query.end_time_ns);
+  if (!query.session_rowids.empty()) q.AndIn("t.session_rowid", query.session_rowids);
+  if (query.cursor_id) {
+    OSPREY_ASSIGN_OR_RETURN(Statement * cursor, db->Cached("SELECT start_time, end_time FROM traces WHERE id = ?"));
+    ResetGuard reset(cursor);
+    cursor->BindInt(1, *query.cursor_id);
+    OSPREY_ASSIGN_OR_RETURN(bool found, cursor->Step());
+    if (!found) return Invalid("trace cursor " + std::to_string(*query.cursor_id) + " does not exist");
+    int64_t cursor_key = query.sort == TraceSort::kLatency ? cursor->Int(1) - cursor->Int(0) : cursor->Int(0);
+    q.Sql(" AND (" + key + ", t.id) " + (desc ? "<=" : ">=") + " (").Arg(cursor_key).Sql(", ");
+    q.Arg(*query.cursor_id).Sql(")");
+  }
+  const std::string direction = desc ? " DESC" : " ASC";
+  q.Sql(" ORDER BY " + key + direction + ", t.id" + direction + " LIMIT ").Arg(static_cast<int64_t>(query.limit) + 1);
+  OSPREY_ASSIGN_OR_RETURN(auto stmt, q.Prepare(*db));
+  return ReadPage<TraceRecord>(*stmt, query.limit, ReadTrace);
+}
+
+absl::StatusOr<std::vector<SpanRecord>> SqliteStore::SpansOfTraces(const std::vector<int64_t>& trace_rowids) {
+  OSPREY_ASSIGN_OR_RETURN(Lease db, AcquireReader());
+  if (trace_rowids.empty()) return std::vector<SpanRecord>{};
+  Query q(std::string("SELECT ") + kSpanColumns + " WHERE 1");
+  q.AndIn("s.trace_rowid", trace_rowids);
+  q.Sql(" ORDER BY s.start_time, s.id");
+  OSPREY_ASSIGN_OR_RETURN(auto stmt, q.Prepare(*db));
+  return ReadAll<SpanRecord>(*stmt, ReadSpan);
+}
+
+absl::StatusOr<std::optional<TraceRecord>> SqliteStore::GetTraceById(int64_t id) {
+  OSPREY_ASSIGN_OR_RETURN(Lease db, AcquireReader());
+  OSPREY_ASSIGN_OR_RETURN(Statement * stmt, db->Cached(std::string("SELECT ") + kTraceColumns + " WHERE t.id = ?"));
+  ResetGuard reset(stmt);
+  stmt->BindInt(1, id);
+  return ReadOne<TraceRecord>(*stmt, ReadTrace);
+}
+
+absl::StatusOr<std::optional<TraceRecord>> SqliteStore::GetTraceByTraceId(const std::string& trace_id_hex) {
+  OSPREY_ASSIGN_OR_RETURN(Lease db, AcquireReader());
+  OSPREY_ASSIGN_OR_RETURN(Statement * stmt,
+                          db->Cached(std::string("SELECT ") + kTraceColumns + " WHERE t.trace_id = ?"));
+  ResetGuard reset(stmt);
+  stmt->BindText(1, absl::AsciiStrToLower(trace_id_hex));
+  return ReadOne<TraceRecord>(*stmt, ReadTrace);
+}
+
+absl::StatusOr<Page<SessionRecord>> SqliteStore::ListSessions(const SessionQuery& query) {
+  OSPREY_RETURN_IF_ERROR(CheckLimit(query.limit));
+  const bool desc = query.order == Order::kDesc;
+  Query q(std::string("SELECT ") + kSessionColumns + " WHERE project_id = ");
+  q.Arg(query.project_id);
+  if (query.cursor_id) q.Sql(desc ? " AND id <= " : " AND id >= ").Arg(*query.cursor_id);
+  q.Sql(desc ? " ORDER BY id DESC" : " ORDER BY id ASC").Sql(" LIMIT ").Arg(static_cast<int64_t>(query.limit) + 1);
+  OSPREY_ASSIGN_OR_RETURN(Lease db, AcquireReader());
+  OSPREY_ASSIGN_OR_RETURN(auto stmt, q.Prepare(*db));
+  return ReadPage<SessionRecord>(*stmt, query.limit, ReadSession);
+}
+
+absl::StatusOr<std::optional<SessionRecord>> SqliteStore::GetSessionById(int64_t id) {
+  OSPREY_ASSIGN_OR_RETURN(Lease db, AcquireReader());
+  OSPREY_ASSIGN_OR_RETURN(Statement * stmt, db->Cached(std::string("SELECT ") + kSessionColumns + " WHERE id = ?"));
+  ResetGuard reset(stmt);
+  stmt->BindInt(1, id);
+  return ReadOne<SessionRecord>(*stmt, ReadSession);
+}
+
+absl::StatusOr<std::optional<SessionRecord>> SqliteStore::GetSessionBySessionId(const std::string& session_id) {
+  OSPREY_ASSIGN_OR_RETURN(Lease db, AcquireReader());
+  OSPREY_ASSIGN_OR_RETURN(Statement * stmt,
+                          db->Cached(std::string("SELECT ") + kSessionColumns + " WHERE session_id = ?"));
+  ResetGuard reset(stmt);
+  stmt->BindText(1, session_id);
+  return ReadOne<SessionRecord>(*stmt, ReadSession);
+}
+
+absl::StatusOr<std::vector<TraceRecord>> SqliteStore::TracesOfSession(int64_t session_rowid) {
+  OSPREY_ASSIGN_OR_RETURN(Lease db, AcquireReader());
+  OSPREY_ASSIGN_OR_RETURN(
+      Statement * stmt,
+      db->Cached(std::string("SELECT ") + kTraceColumns + " WHERE t.session_rowid = ? ORDER BY t.start_time, t.id"));
+  ResetGuard reset(stmt);
+  stmt->BindInt(1, session_rowid);
+  return ReadAll<TraceRecord>(*stmt, ReadTrace);
+}
+
+absl::StatusOr<Page<ProjectRecord>> SqliteStore::ListProjects(const ProjectQuery& query) {
+  OSPREY_RETURN_IF_ERROR(CheckLimit(query.limit));
+  Query q(std::string("SELECT ") + kProjectColumns + " WHERE 1");
+  if (query.cursor_id) q.Sql(" AND id <= ").Arg(*query.cursor_id);
+  if (query.name_contains) {
+    std::string pattern = "%";
+    for (char c : *query.name_contains) {
+      if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+      pattern += c;
+    }
+    pattern += '%';
+    // LIKE is case-insensitive for ASCII letters.
+    q.Sql(" AND name LIKE ").Arg(pattern).Sql(" ESCAPE '\\'");
+  }
+  q.Sql(" ORDER BY id DESC LIMIT ").Arg(static_cast<int64_t>(query.limit) + 1);
+  OSPREY_ASSIGN_OR_RETURN(Lease db, AcquireReader());
+  OSPREY_ASSIGN_OR_RETURN(auto stmt, q.Prepare(*db));
+  return ReadPage<ProjectRecord>(*stmt, query.limit, ReadProject);
+}
+
+absl::StatusOr<std::optional<ProjectRecord>> SqliteStore::GetProjectById(int64_t id) {
+  OSPREY_ASSIGN_OR_RETURN(Lease db, AcquireReader());
+  OSPREY_ASSIGN_OR_RETURN(Statement * stmt, db->Cached(std::string("SELECT ") + kProjectColumns + " WHERE id = ?"));
+  ResetGuard reset(stmt);
+  stmt->BindInt(1, id);
+  return ReadOne<ProjectRecord>(*stmt, ReadProject);
+}
+
+absl::StatusOr<std::optional<ProjectRecord>> SqliteStore::GetProjectByName(const std::string& name) {
+  OSPREY_ASSIGN_OR_RETURN(Lease db, AcquireReader());
+  OSPREY_ASSIGN_OR_RETURN(Statement * stmt,
+                          db->Cached(std::string("SELECT ") + kProjectColumns + " WHERE name = ?"));
+  ResetGuard reset(stmt);
+  stmt->BindText(1, name);
+  return ReadOne<ProjectRecord>(*stmt, ReadProject);
+}
+
+absl::StatusOr<ProjectRecord> SqliteStore::CreateProject(const std::string& name,
+                                                         const std::optional<std::string>& description) {
+  if (name.empty()) return Invalid("project name must not be empty");
+  std::lock_guard lock(writer_mu_);
+  if (!writer_) return Closed();
+  OSPREY_ASSIGN_OR_RETURN(
+      Statement * stmt,
+      writer_->Cached("INSERT INTO projects (name, description, created_at, updated_at) VALUES (?, ?, ?, ?) "
+                      "ON CONFLICT (name) DO NOTHING"));
+  ResetGuard reset(stmt);
+  ProjectRecord record;
+  record.name = name;
+  record.description = description;
+  record.created_at_ns = record.updated_at_ns = Now();
+  stmt->BindText(1, name);
+  if (description) {
+    stmt->BindText(2, *description);
+  } else {
+    stmt->BindNull(2);
+  }
+  stmt->BindInt(3, record.created_at_ns);
+  stmt->BindInt(4, record.updated_at_ns);
+  OSPREY_RETURN_IF_ERROR(stmt->Run());
+  if (writer_->Changes() == 0) {
+    return base::Permanent(absl::StatusCode::kAlreadyExists, "project \"" + name + "\" already exists");
+  }
+  record.id = writer_->LastInsertRowid();
+  return record;
+}
+
+// ---------------------------------------------------------------- opening
+
+absl::Status ApplyPragmas(Connection& connection, const SqliteConfig& config, bool writer) {
+  sqlite3_busy_timeout(connection.handle(), config.busy_timeout_ms);
+  if (writer) {
+    OSPREY_ASSIGN_OR_RETURN(std::string mode, connection.QueryPragma("journal_mode = WAL"));
+    if (absl::AsciiStrToLower(mode) != "wal") {
+      return base::Permanent(absl::StatusCode::kFailedPrecondition,
+                             "cannot enable WAL journal mode on " + config.path + " (got \"" + mode + "\")");
+    }
+  }
+  OSPREY_RETURN_IF_ERROR(connection.Exec("PRAGMA synchronous = " + absl::AsciiStrToUpper(config.synchronous)));
+  OSPREY_RETURN_IF_ERROR(connection.Exec("PRAGMA foreign_keys = ON"));
+  OSPREY_RETURN_IF_ERROR(connection.Exec(writer ? "PRAGMA cache_size = -32768" : "PRAGMA cache_size = -16384"));
+  OSPREY_RETURN_IF_ERROR(connection.Exec("PRAGMA temp_store = MEMORY"));
+  if (!writer) OSPREY_RETURN_IF_ERROR(connection.Exec("PRAGMA query_only = ON"));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const SqliteConfig& config) {
+  if (config.path.empty()) return Invalid("sqlite: path must not be empty");
+  if (config.synchronous != "normal" && config.synchronous != "full") {
+    return Invalid("sqlite: synchronous must be \"normal\" or \"full\", got \"" + config.synchronous + "\"");
+  }
+  if (config.read_connections < 1) return Invalid("sqlite: read_connections must be at least 1");
+  if (config.busy_timeout_ms < 0) return Invalid("sqlite: busy_timeout_ms must not be negative");
+
+  auto writer = Connection::Open(config.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  if (!writer.ok()) {
+    return base::Permanent(absl::StatusCode::kFailedPrecondition, std::string(writer.status().message()));
+  }
+  OSPREY_RETURN_IF_ERROR(ApplyPragmas(**writer, config, /*writer=*/true));
+  std::vector<std::unique_ptr<Connection>> readers;
+  for (int i = 0; i < config.read_connections; ++i) {
+    OSPREY_ASSIGN_OR_RETURN(auto reader, Connection::Open(config.path, SQLITE_OPEN_READWRITE));
+    OSPREY_RETURN_IF_ERROR(ApplyPragmas(*reader, config, /*writer=*/false));
+    readers.push_back(std::move(reader));
+  }
+  return std::unique_ptr<Store>(new SqliteStore(std::move(*writer), std::move(readers)));
+}
+
+}  // namespace osprey::store
