@@ -88,7 +88,8 @@ TEST_CASE("Format writes ts, level, msg, then the fields in order with their JSO
                                {"owned", std::string("yes")}}));
   std::vector<std::string> keys;
   for (const auto& member : doc.GetObject()) keys.emplace_back(member.name.GetString());
-  CHECK(keys == std::vector<std::string>{"ts", "level", "msg", "module", "port", "bytes", "ratio", "whole", "tls", "owned"});
+  CHECK(keys ==
+        std::vector<std::string>{"ts", "level", "msg", "module", "port", "bytes", "ratio", "whole", "tls", "owned"});
   CHECK(std::string(doc["level"].GetString()) == "warn");
   CHECK(std::string(doc["msg"].GetString()) == "listening");
   CHECK(std::string(doc["module"].GetString()) == "ingest");

@@ -218,7 +218,6 @@ void Histogram::Observe(double v) {
   }
   buckets_[index].fetch_add(1, std::memory_order_relaxed);
   sum_.fetch_add(v, std::memory_order_relaxed);
-  count_.fetch_add(1, std::memory_order_relaxed);
 }
 
 Histogram::Snapshot Histogram::Snap() const {
@@ -230,7 +229,6 @@ Histogram::Snapshot Histogram::Snap() const {
     snap.cumulative[i] = running;
   }
   snap.sum = sum_.load(std::memory_order_relaxed);
-  // The count is the +Inf bucket so that a scrape never shows _count != le="+Inf" mid-update.
   snap.count = running;
   return snap;
 }

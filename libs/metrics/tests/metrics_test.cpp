@@ -121,7 +121,9 @@ std::vector<std::string> Validate(const std::string& text) {
   auto lines = Lines(text);
   for (size_t n = 0; n < lines.size(); ++n) {
     const std::string& line = lines[n];
-    auto fail = [&](const std::string& why) { errors.push_back("line " + std::to_string(n + 1) + ": " + why + ": " + line); };
+    auto fail = [&](const std::string& why) {
+      errors.push_back("line " + std::to_string(n + 1) + ": " + why + ": " + line);
+    };
     std::smatch m;
     if (line.rfind("#", 0) == 0) {
       if (std::regex_match(line, m, kHelp)) {
@@ -486,7 +488,8 @@ TEST_CASE("The validator rejects malformed exposition text") {
   CHECK_FALSE(Validate("# HELP h x\n# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\n"
                        "h_sum 1\nh_count 1\n")
                   .empty());  // not cumulative
-  CHECK_FALSE(Validate("# HELP h x\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n").empty());  // no +Inf
+  // no +Inf bucket
+  CHECK_FALSE(Validate("# HELP h x\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n").empty());
   CHECK(Validate("# HELP h x\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n")
             .empty());
 }

@@ -22,6 +22,7 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
 
 class Counter final {
  public:
+  // Counters only go up: a negative or NaN `v` asserts in debug builds and is ignored otherwise.
   void Inc(double v = 1.0);
   double Value() const;
 
@@ -41,9 +42,12 @@ class Gauge final {
 
 class Histogram final {
  public:
+  // Observation v lands in the first bucket whose bound is >= v (NaN only in +Inf). `bounds` are
+  // sorted and deduplicated; NaN and +Inf bounds are dropped (the +Inf bucket is implicit).
   explicit Histogram(std::vector<double> bounds);
   void Observe(double v);
-  // Cumulative bucket counts (one per bound, then +Inf), sum and count — a consistent-enough snapshot.
+  // Cumulative bucket counts (one per bound, then +Inf), sum and count — a consistent-enough snapshot:
+  // count equals the +Inf bucket; the sum may lag or lead the buckets by in-flight observations.
   struct Snapshot {
     std::vector<uint64_t> cumulative;
     double sum = 0;
@@ -55,8 +59,7 @@ class Histogram final {
  private:
   std::vector<double> bounds_;
   std::unique_ptr<std::atomic<uint64_t>[]> buckets_;  // bounds_.size() + 1 (the last is +Inf)
-  std::atomic<double> sum_{0};
-  std::atomic<uint64_t> count_{0};
+  std::atomic<double> sum_{0};  // the count is the sum of buckets_, so _count always equals le="+Inf"
 };
 
 // Default latency buckets in seconds: 0.5 ms … 30 s.
