@@ -123,6 +123,11 @@ absl::Status Decompress(std::string_view encoding, std::string_view input, size_
 std::string GzipCompress(std::string_view input);
 
 // Percent-decodes a URL component ("+" stays "+" in paths; use `plus_as_space` for query strings).
+// nullopt when a "%" is not followed by two hex digits.
 std::optional<std::string> PercentDecode(std::string_view text, bool plus_as_space);
+
+// Parses a query string (the part after "?") into decoded pairs, in order, repeated keys kept;
+// "k" without "=" has an empty value, empty pieces ("a=1&&b=2") are skipped. nullopt on bad encoding.
+std::optional<std::vector<std::pair<std::string, std::string>>> ParseQuery(std::string_view query);
 
 }  // namespace osprey::http
