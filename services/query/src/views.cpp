@@ -95,8 +95,12 @@ void ParentId(JsonWriter& w, const std::string& parent_id) {
   }
 }
 
-std::string_view KindOrUnknown(const std::string& kind) { return kind.empty() ? "UNKNOWN" : kind; }
-std::string_view StatusOrUnset(const std::string& code) { return code.empty() ? "UNSET" : code; }
+std::string_view KindOrUnknown(const std::string& kind) {
+  return kind.empty() ? std::string_view("UNKNOWN") : std::string_view(kind);
+}
+std::string_view StatusOrUnset(const std::string& code) {
+  return code.empty() ? std::string_view("UNSET") : std::string_view(code);
+}
 
 }  // namespace
 

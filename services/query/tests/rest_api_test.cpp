@@ -232,9 +232,10 @@ TEST_CASE("GET /arize_phoenix_version answers the Phoenix version as plain text"
 TEST_CASE("projects: list, filter, paginate, get by GlobalID or name") {
   Harness h;
   Reply all = h.Ok("/v1/projects");
-  REQUIRE(all.json["data"].Size() == 2);
+  // The store seeds the "default" project; the seeded spans created alpha, then beta.
+  REQUIRE(all.json["data"].Size() == 3);
   CHECK(all.json["next_cursor"].IsNull());
-  CHECK(Field(all, "name") == std::vector<std::string>{"beta", "alpha"});  // id DESC
+  CHECK(Field(all, "name") == std::vector<std::string>{"beta", "alpha", "default"});  // id DESC
   const auto& alpha = all.json["data"][1];
   CHECK(alpha.MemberCount() == 3);
   CHECK(alpha["description"].IsNull());
@@ -242,11 +243,17 @@ TEST_CASE("projects: list, filter, paginate, get by GlobalID or name") {
   CHECK(RowId(all.json["data"][0]["id"].GetString(), "Project") > alpha_id);
 
   CHECK(Field(h.Ok("/v1/projects", {{"name_contains", "ALP"}}), "name") == std::vector<std::string>{"alpha"});
+  CHECK(Field(h.Ok("/v1/projects", {{"name_contains", "a"}}), "name") ==
+        std::vector<std::string>{"beta", "alpha", "default"});
   CHECK(h.Ok("/v1/projects", {{"name_contains", "zzz"}}).json["data"].Size() == 0);
-  CHECK(h.Ok("/v1/projects", {{"include_experiment_projects", "true"}}).json["data"].Size() == 2);
+  CHECK(h.Ok("/v1/projects", {{"include_experiment_projects", "true"}}).json["data"].Size() == 3);
 
   int pages = 0;
-  CHECK(h.Walk("/v1/projects", {{"limit", "1"}}, "name", &pages) == std::vector<std::string>{"beta", "alpha"});
+  CHECK(h.Walk("/v1/projects", {{"limit", "1"}}, "name", &pages) ==
+        std::vector<std::string>{"beta", "alpha", "default"});
+  CHECK(pages == 3);
+  CHECK(h.Walk("/v1/projects", {{"limit", "2"}}, "name", &pages) ==
+        std::vector<std::string>{"beta", "alpha", "default"});
   CHECK(pages == 2);
 
   Reply by_gid = h.Ok("/v1/projects/" + std::string(alpha["id"].GetString()));
