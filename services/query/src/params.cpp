@@ -16,6 +16,8 @@ namespace {
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
+constexpr int64_t kLimitCap = 1000000;
+
 void WriteString(JsonWriter& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
 
 std::string Trim(std::string_view s) {
@@ -166,7 +168,8 @@ int ParseLimit(const http::Request& request, int default_limit, std::optional<in
                       *raw, CtxJson("le", *max)});
     return default_limit;
   }
-  return static_cast<int>(std::min<int64_t>(value, std::numeric_limits<int>::max()));
+  // Routes without a declared maximum still page: a huge limit is served in pages of kLimitCap.
+  return static_cast<int>(std::min<int64_t>(value, kLimitCap));
 }
 
 std::optional<int64_t> ParseTimeParam(const http::Request& request, std::string_view name,

@@ -68,6 +68,8 @@ TEST_CASE("limit: default, bounds and FastAPI validation bodies") {
 
   issues.clear();
   CHECK(ParseLimit(Req({{"limit", "5000"}}), 100, std::nullopt, issues) == 5000);  // projects: no maximum
+  CHECK(ParseLimit(Req({{"limit", "99999999999999999999"}}), 100, std::nullopt, issues) == 1000000);
+  CHECK(issues.empty());
   ParseLimit(Req({{"limit", "-3"}}), 100, std::nullopt, issues);
   REQUIRE(issues.size() == 1);
   CHECK(issues[0].type == "greater_than");

@@ -55,7 +55,8 @@ std::optional<std::string> LastQueryValue(const http::Request& request, std::str
 
 // Typed parameters. On a bad value they append to `issues` and return the default, so a handler
 // reports every bad parameter at once, in declaration order, as FastAPI does.
-// `limit`: integer > 0 and, when `max` is set, <= max.
+// `limit`: integer > 0 and, when `max` is set, <= max. Without `max`, values above 1,000,000 are
+// served as 1,000,000 (the page then carries a next_cursor), so the store never sees an absurd size.
 int ParseLimit(const http::Request& request, int default_limit, std::optional<int> max,
                std::vector<ValidationIssue>& issues);
 // An ISO-8601 datetime (naive means UTC) as nanoseconds since the epoch; nullopt when absent.
