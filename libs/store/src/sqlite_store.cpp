@@ -583,14 +583,16 @@ absl::StatusOr<int64_t> SqliteStore::ProjectIdForName(Connection& db, const std:
 absl::Status SqliteStore::WriteLocked(Connection& db, const std::vector<SpanRow>& rows, WriteResult& result) {
   OSPREY_ASSIGN_OR_RETURN(Statement * find_trace,
                           db.Cached("SELECT id, project_id, session_rowid FROM traces WHERE trace_id = ?"));
-  OSPREY_ASSIGN_OR_RETURN(Statement * insert_trace,
-                          db.Cached("INSERT INTO traces (project_id, trace_id, start_time, end_time) VALUES (?, ?, ?, ?)"));
+  OSPREY_ASSIGN_OR_RETURN(
+      Statement * insert_trace,
+      db.Cached("INSERT INTO traces (project_id, trace_id, start_time, end_time) VALUES (?, ?, ?, ?)"));
   OSPREY_ASSIGN_OR_RETURN(
       Statement * insert_span,
       db.Cached("INSERT INTO spans (trace_rowid, project_id, span_id, parent_id, name, span_kind, start_time, "
                 "end_time, status_code, status_message, session_id, user_id, llm_model_name, llm_token_count_prompt, "
                 "llm_token_count_completion, llm_token_count_total, input_preview, output_preview, attributes, events) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (span_id) DO NOTHING"));
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (span_id) DO NOTHING"));
 
   std::map<std::string, int64_t> projects_by_name;
   std::map<std::string, TraceDelta> traces;  // by trace id: iteration order is the rollup order

@@ -487,7 +487,7 @@ void ListSpansAttributeFilters(const HarnessFactory& factory) {
   Write(*store, {
                     SpanBuilder(1, 1).Attributes(R"({"llm": {"model_name": "gpt-4o", "temp": 0.5}, "n": 12})"),
                     SpanBuilder(1, 2).Attributes(R"({"llm": {"model_name": "claude"}, "n": 12.0, "flag": true})"),
-                    SpanBuilder(1, 3).Attributes(R"({"n": "12", "flag": false, "a\"b": 1, "x": 1})"),
+                    SpanBuilder(1, 3).Attributes(R"({"n": "12", "flag": false, "a\"b": 1, "x": 1, "back\\slash": 1})"),
                     SpanBuilder(1, 4).Attributes(R"({"flag": 1, "n": 13, "llm": {"temp": "0.5"}})"),
                 });
   SpanQuery base;
@@ -513,6 +513,8 @@ void ListSpansAttributeFilters(const HarnessFactory& factory) {
   CHECK(match({"n"}, 12.0) == V{1, 2});
   CHECK(match({"missing"}, std::string("x")) == V{});
   CHECK(match({"llm"}, std::string("gpt-4o")) == V{});  // an object is not a string
+
+  CHECK(match({"back\\slash"}, int64_t{1}) == V{3});  // a key with a backslash is addressable
 
   // Several filters AND together.
   {
