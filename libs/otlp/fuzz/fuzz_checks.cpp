@@ -47,10 +47,10 @@ void CheckNormalized(const ExportRequest& request, const NormalizeResult& result
     for (const char* kind : kKinds) known_kind = known_kind || span.span_kind() == kind;
     Require(known_kind, "span kind known");
     rapidjson::Document attributes;
-    attributes.Parse<rapidjson::kParseIterativeFlag>(span.attributes_json().c_str());
+    attributes.Parse<rapidjson::kParseIterativeFlag>(span.attributes_json().data(), span.attributes_json().size());
     Require(!attributes.HasParseError() && attributes.IsObject(), "attributes_json is a JSON object");
     rapidjson::Document events;
-    events.Parse<rapidjson::kParseIterativeFlag>(span.events_json().c_str());
+    events.Parse<rapidjson::kParseIterativeFlag>(span.events_json().data(), span.events_json().size());
     Require(!events.HasParseError() && events.IsArray(), "events_json is a JSON array");
     if (span.span_kind() != "LLM") {
       Require(span.llm_token_count_prompt() == 0 && span.llm_token_count_completion() == 0 &&

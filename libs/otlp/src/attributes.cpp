@@ -361,16 +361,28 @@ absl::Status Unflatten(FlatAttributes&& attributes, Allocator& allocator, rapidj
   return absl::OkStatus();
 }
 
+rapidjson::Value* FindMemberValue(rapidjson::Value& object, std::string_view name) {
+  if (!object.IsObject()) return nullptr;
+  for (auto& member : object.GetObject()) {
+    if (View(member.name) == name) return &member.value;
+  }
+  return nullptr;
+}
+
+const rapidjson::Value* FindMemberValue(const rapidjson::Value& object, std::string_view name) {
+  return FindMemberValue(const_cast<rapidjson::Value&>(object), name);
+}
+
 rapidjson::Value* GetAttributeValue(rapidjson::Value& document, std::string_view dotted_key) {
   rapidjson::Value* node = &document;
   while (true) {
     if (!node->IsObject()) return nullptr;
     const size_t dot = dotted_key.find('.');
     const std::string_view segment = dotted_key.substr(0, dot);
-    auto it = node->FindMember(rapidjson::Value(rapidjson::StringRef(segment.data(), segment.size())));
-    if (it == node->MemberEnd()) return nullptr;
-    if (dot == std::string_view::npos) return &it->value;
-    node = &it->value;
+    rapidjson::Value* member = FindMemberValue(*node, segment);
+    if (member == nullptr) return nullptr;
+    if (dot == std::string_view::npos) return member;
+    node = member;
     dotted_key.remove_prefix(dot + 1);
   }
 }
@@ -417,10 +429,10 @@ void CoerceTokenCounts(rapidjson::Value* document) {
   rapidjson::Value* counts = GetAttributeValue(*document, "llm.token_count");
   if (counts == nullptr || !counts->IsObject()) return;
   for (const char* name : {"prompt", "completion", "total"}) {
-    auto it = counts->FindMember(name);
-    if (it == counts->MemberEnd()) continue;
+    rapidjson::Value* count = FindMemberValue(*counts, name);
+    if (count == nullptr) continue;
     int64_t number;
-    if (CoerceInt(it->value, &number)) it->value.SetInt64(number);
+    if (CoerceInt(*count, &number)) count->SetInt64(number);
   }
 }
 

@@ -77,6 +77,11 @@ void LoadJsonStrings(FlatAttributes* attributes, Allocator& allocator);
 // INVALID_ARGUMENT when a key has more than kMaxDepth segments.
 absl::Status Unflatten(FlatAttributes&& attributes, Allocator& allocator, rapidjson::Value* out);
 
+// The value of member `name` of `object`, or nullptr (also when `object` is not an object).
+// (RapidJSON's FindMember iterators compare ambiguously under C++20 in clang.)
+rapidjson::Value* FindMemberValue(rapidjson::Value& object, std::string_view name);
+const rapidjson::Value* FindMemberValue(const rapidjson::Value& object, std::string_view name);
+
 // Phoenix's get_attribute_value: follows a dotted path through nested objects; nullptr if absent.
 const rapidjson::Value* GetAttributeValue(const rapidjson::Value& document, std::string_view dotted_key);
 rapidjson::Value* GetAttributeValue(rapidjson::Value& document, std::string_view dotted_key);

@@ -72,9 +72,7 @@ bool ParseList(const rapidjson::Value* v, Allocator& allocator, rapidjson::Value
 }
 
 const rapidjson::Value* Member(const rapidjson::Value& object, const char* name) {
-  if (!object.IsObject()) return nullptr;
-  auto it = object.FindMember(name);
-  return it == object.MemberEnd() ? nullptr : &it->value;
+  return FindMemberValue(object, name);
 }
 
 bool Truthy(const rapidjson::Value* v) { return v != nullptr && PyTruthy(*v); }

@@ -175,9 +175,8 @@ absl::Status NormalizeSpan(const OtlpSpan& span, const std::string& project, con
     const std::string dumped = internal::PyJsonDumps(*input, /*ensure_ascii=*/true);
     input->SetString(dumped.data(), static_cast<rapidjson::SizeType>(dumped.size()), allocator);
     rapidjson::Value& input_object = attributes["input"];
-    auto mime = input_object.FindMember("mime_type");
-    if (mime != input_object.MemberEnd()) {
-      mime->value.SetString("application/json", allocator);
+    if (rapidjson::Value* mime = internal::FindMemberValue(input_object, "mime_type"); mime != nullptr) {
+      mime->SetString("application/json", allocator);
     } else {
       input_object.AddMember("mime_type", rapidjson::Value("application/json", allocator), allocator);
     }

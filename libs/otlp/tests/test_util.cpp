@@ -59,10 +59,10 @@ std::string SpanToJson(const model::v1::Span& span) {
   doc.AddMember("input_preview", str(span.input_preview()), a);
   doc.AddMember("output_preview", str(span.output_preview()), a);
   rapidjson::Document attributes(&a);
-  attributes.Parse(span.attributes_json().c_str());
+  attributes.Parse(span.attributes_json().data(), span.attributes_json().size());
   doc.AddMember("attributes", rapidjson::Value(attributes, a), a);
   rapidjson::Document events(&a);
-  events.Parse(span.events_json().c_str());
+  events.Parse(span.events_json().data(), span.events_json().size());
   doc.AddMember("events", rapidjson::Value(events, a), a);
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
