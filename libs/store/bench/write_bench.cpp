@@ -35,6 +35,14 @@ std::string Attributes(uint64_t n) {
          std::to_string(n) + "}}";
 }
 
+// OTel ids are random: random keys are what the span_id and parent_id indexes really see.
+uint64_t SplitMix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
 // CPU time of this process: on a shared, loaded machine it tells what one idle core would do.
 double CpuSeconds() {
   timespec ts{};
@@ -80,9 +88,9 @@ int main(int argc, char** argv) {
       uint64_t n = next++;
       uint64_t trace = (n - 1) / 10 + 1;
       span.set_project_name("bench");
-      span.set_trace_id(Bytes(trace, 16));
-      span.set_span_id(Bytes(n, 8));
-      if ((n - 1) % 10 != 0) span.set_parent_span_id(Bytes((trace - 1) * 10 + 1, 8));
+      span.set_trace_id(Bytes(SplitMix(trace), 8) + Bytes(SplitMix(~trace), 8));
+      span.set_span_id(Bytes(SplitMix(n), 8));
+      if ((n - 1) % 10 != 0) span.set_parent_span_id(Bytes(SplitMix((trace - 1) * 10 + 1), 8));
       span.set_name("ChatCompletion");
       span.set_span_kind("LLM");
       span.set_start_time_unix_nano(1'700'000'000'000'000'000ULL + n * 1000);

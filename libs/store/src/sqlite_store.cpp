@@ -1055,6 +1055,9 @@ absl::Status ApplyPragmas(Connection& connection, const SqliteConfig& config, bo
   OSPREY_RETURN_IF_ERROR(connection.Exec("PRAGMA foreign_keys = ON"));
   OSPREY_RETURN_IF_ERROR(connection.Exec(writer ? "PRAGMA cache_size = -32768" : "PRAGMA cache_size = -16384"));
   OSPREY_RETURN_IF_ERROR(connection.Exec("PRAGMA temp_store = MEMORY"));
+  // Checkpoint every ~32 MiB of WAL instead of 4 MiB: index pages dirtied by consecutive batches are
+  // copied back to the database once, and the checkpoint's fsyncs are paid less often.
+  if (writer) OSPREY_RETURN_IF_ERROR(connection.Exec("PRAGMA wal_autocheckpoint = 8192"));
   if (!writer) OSPREY_RETURN_IF_ERROR(connection.Exec("PRAGMA query_only = ON"));
   return absl::OkStatus();
 }

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "osprey/storetest/store_conformance.hpp"
 
@@ -72,8 +73,15 @@ TEST_CASE("sqlite: two stores on one file migrate once and share data", "[sqlite
   auto b = harness.Open();
   REQUIRE(a.ok());
   REQUIRE(b.ok());
-  REQUIRE((*a)->Migrate().ok());
-  REQUIRE((*b)->Migrate().ok());
+  // Concurrent migrators: BEGIN IMMEDIATE serializes them and the second finds nothing pending.
+  absl::Status status_a;
+  absl::Status status_b;
+  std::thread thread_a([&] { status_a = (*a)->Migrate(); });
+  std::thread thread_b([&] { status_b = (*b)->Migrate(); });
+  thread_a.join();
+  thread_b.join();
+  REQUIRE(status_a.ok());
+  REQUIRE(status_b.ok());
   auto created = (*a)->CreateProject("shared", std::nullopt);
   REQUIRE(created.ok());
   auto seen = (*b)->GetProjectByName("shared");
