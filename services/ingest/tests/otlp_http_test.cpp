@@ -86,7 +86,7 @@ TEST_CASE("JSON requests get a JSON reply") {
   std::string body = R"({"resourceSpans":[{"scopeSpans":[{"spans":[
     {"traceId":"5B8EFFF798038103D269B633813FC60C","spanId":"EEE19B7EC3C1B174","name":"ok",
      "startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000000001000"},
-    {"traceId":"5B8EFFF798038103D269B633813FC60C","spanId":"00000000000000000000","name":"bad",
+    {"traceId":"5B8EFFF798038103D269B633813FC60C","spanId":"0000000000000000","name":"bad",
      "startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000000001000"}]}]}]})";
   auto r = h.Post("application/json", body);
   REQUIRE(r.status == 200);
