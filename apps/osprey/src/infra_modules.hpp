@@ -5,6 +5,7 @@
 // publishes to or consumes from it has stopped.
 
 #include <memory>
+#include <vector>
 
 #include "osprey/bus/bus.hpp"
 #include "osprey/runtime/runtime.hpp"
@@ -24,16 +25,23 @@ class StoreModule final : public runtime::Module {
   store::Store& store_;
 };
 
+// Creates Osprey's topics at start (idempotent), so producers and consumers find them in any order.
 class BusModule final : public runtime::Module {
  public:
-  explicit BusModule(bus::Bus& bus) : bus_(bus) {}
+  BusModule(bus::Bus& bus, std::vector<bus::TopicSpec> topics) : bus_(bus), topics_(std::move(topics)) {}
   std::string Name() const override { return "bus"; }
-  absl::Status Start() override { return absl::OkStatus(); }
+  absl::Status Start() override {
+    for (const auto& t : topics_) {
+      if (auto st = bus_.CreateTopic(t); !st.ok()) return st;
+    }
+    return absl::OkStatus();
+  }
   void Stop() override { bus_.Shutdown(); }
   absl::Status Ready() override { return bus_.Ping(); }
 
  private:
   bus::Bus& bus_;
+  std::vector<bus::TopicSpec> topics_;
 };
 
 }  // namespace osprey::app

@@ -162,7 +162,9 @@ int Run(int argc, char** argv) {
   std::unique_ptr<osprey::ingest::IngestModule> ingest;
   if (run_ingest) ingest = std::make_unique<osprey::ingest::IngestModule>(config.ingest, *bus, &metrics, admin);
   runtime.Add(std::make_unique<osprey::app::StoreModule>(**store));
-  runtime.Add(std::make_unique<osprey::app::BusModule>(*bus));
+  runtime.Add(std::make_unique<osprey::app::BusModule>(
+      *bus, std::vector<osprey::bus::TopicSpec>{{osprey::bus::kSpansTopic, config.bus.inprocess.partitions,
+                                                 static_cast<size_t>(config.ingest.max_message_bytes)}}));
   if (run_writer) runtime.Add(std::make_unique<osprey::writer::WriterModule>(config.writer, *bus, **store, &metrics));
   osprey::query::QueryModule* query = nullptr;
   if (run_query) {
