@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -216,7 +217,9 @@ class Session final : public std::enable_shared_from_this<Session> {
   void ReadHeader() {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
-    parser_->body_limit(shared_->config.max_body_bytes);
+    // No limit while reading the header: OnHeader checks a declared Content-Length itself, so the
+    // 413 can name it, then sets the limit that also bounds chunked bodies.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     method_.clear();
     stream_.expires_after(std::chrono::seconds(shared_->config.idle_timeout_seconds));
     bhttp::async_read_header(stream_, buffer_, *parser_,
@@ -238,6 +241,7 @@ class Session final : public std::enable_shared_from_this<Session> {
                           std::to_string(shared_->config.max_body_bytes) + " bytes");
       return;
     }
+    parser_->body_limit(shared_->config.max_body_bytes);
     if (parser_->is_done()) {
       OnRequest();
       return;
@@ -272,12 +276,7 @@ class Session final : public std::enable_shared_from_this<Session> {
     if (parser_->is_header_done()) method_ = ToString(parser_->get().method_string());
     if (ec == bhttp::error::body_limit) {
       shared_->Count(Reject::kTooLarge);
-      // The parser refuses a declared Content-Length over the limit as soon as the header is read.
-      auto declared = parser_->content_length();
-      WriteEarly(413, "request body too large: " +
-                          (declared ? "Content-Length " + std::to_string(*declared) + " exceeds "
-                                    : std::string("exceeds ")) +
-                          std::to_string(shared_->config.max_body_bytes) + " bytes");
+      WriteEarly(413, "request body too large: exceeds " + std::to_string(shared_->config.max_body_bytes) + " bytes");
     } else if (ec == bhttp::error::header_limit) {
       shared_->Count(Reject::kTooLarge);
       WriteEarly(431, "request header fields too large");
