@@ -187,7 +187,8 @@ std::optional<std::vector<std::pair<std::string, std::string>>> ParseQuery(std::
     if (piece.empty()) continue;
     size_t eq = piece.find('=');
     auto key = PercentDecode(piece.substr(0, eq), true);
-    auto value = eq == std::string_view::npos ? std::optional<std::string>("") : PercentDecode(piece.substr(eq + 1), true);
+    auto value =
+        eq == std::string_view::npos ? std::optional<std::string>("") : PercentDecode(piece.substr(eq + 1), true);
     if (!key || !value) return std::nullopt;
     pairs.emplace_back(std::move(*key), std::move(*value));
   }

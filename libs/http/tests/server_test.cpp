@@ -71,7 +71,8 @@ struct TestServer {
     router.Add("GET", "/fast", [](const Request&) { return Response::Text(200, "fast"); });
     router.Add("DELETE", "/thing", [](const Request&) { return Response::NoContent(); });
     router.Add("GET", "/throw", [](const Request&) -> Response { throw std::runtime_error("boom"); });
-    router.Add("GET", "/close", [](const Request&) { return Response::Text(200, "bye").WithHeader("Connection", "close"); });
+    router.Add("GET", "/close",
+               [](const Request&) { return Response::Text(200, "bye").WithHeader("Connection", "close"); });
     server = std::make_unique<Server>(config, &router, &registry);
     REQUIRE(server->Start().ok());
   }
@@ -87,7 +88,9 @@ struct TestServer {
     return Fetch("127.0.0.1", server->port(), "POST", target, headers, body, 10s);
   }
   double Rejected(const std::string& reason) {
-    return registry.CounterFamily("osprey_http_rejected_total", "", {"server", "reason"}).With({"test", reason}).Value();
+    return registry.CounterFamily("osprey_http_rejected_total", "", {"server", "reason"})
+        .With({"test", reason})
+        .Value();
   }
   double Requests(const std::string& method, const std::string& code) {
     return registry.CounterFamily("osprey_http_requests_total", "", {"server", "method", "code"})
@@ -312,6 +315,16 @@ TEST_CASE("Server answers 413 to a gzip bomb", "[http][server]") {
   CHECK(t.Rejected("too_large") == 1);
 }
 
+TEST_CASE("Server answers Expect: 100-continue before reading the body", "[http][server]") {
+  TestServer t;
+  std::string reply = RawExchange(t.server->port(),
+                                  "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nConnection: close\r\n"
+                                  "Content-Length: 5\r\n\r\nhello");
+  CHECK(reply.rfind("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(reply.size() >= 5);
+  CHECK(reply.substr(reply.size() - 5) == "hello");
+}
+
 TEST_CASE("Server answers 400 to malformed HTTP and closes the connection", "[http][server]") {
   TestServer t;
   std::string reply = RawExchange(t.server->port(), "THIS IS NOT HTTP\r\n\r\n");
@@ -416,7 +429,8 @@ TEST_CASE("Start reports a port that is already bound", "[http][server]") {
   Server second(config, &router, nullptr);
   absl::Status status = second.Start();
   CHECK(status.code() == absl::StatusCode::kUnavailable);
-  CHECK_THAT(std::string(status.message()), Catch::Contains("cannot listen on 127.0.0.1:" + std::to_string(first.port())));
+  CHECK_THAT(std::string(status.message()),
+             Catch::Contains("cannot listen on 127.0.0.1:" + std::to_string(first.port())));
 }
 
 TEST_CASE("Server closes keep-alive connections idle past the timeout", "[http][server]") {

@@ -31,8 +31,8 @@ struct ClientResponse {
 class ClientConnection final {
  public:
   // Connects to host:port. Errors: UNAVAILABLE (refused, unresolvable, timeout).
-  static absl::StatusOr<std::unique_ptr<ClientConnection>> Open(const std::string& host, uint16_t port,
-                                                                std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  static absl::StatusOr<std::unique_ptr<ClientConnection>> Open(
+      const std::string& host, uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(30));
   ~ClientConnection();
   ClientConnection(const ClientConnection&) = delete;
   ClientConnection& operator=(const ClientConnection&) = delete;
