@@ -55,16 +55,20 @@ class DepthHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Dept
 };
 
 // Empty is accepted (stored as the empty document). Otherwise the text must be one JSON value whose
-// first character is `open` ('{' or '['). `text` must be NUL-terminated (a std::string): the
-// StringStream takes RapidJSON's SIMD string scanning; an embedded NUL ends the parse, and the text
-// is then refused, as raw NULs are not valid JSON.
+// first character is `open` ('{' or '['). Parsing a StringStream takes RapidJSON's SSE2 string
+// scanner, which reads whole aligned 16-byte blocks: the text is copied into a buffer with 16 NUL
+// bytes of padding so those reads stay inside the allocation. An embedded NUL ends the parse, and the
+// text is then refused, as raw NULs are not valid JSON.
 std::optional<std::string> CheckJson(const std::string& text, char open, const char* what) {
   if (text.empty()) return std::nullopt;
   size_t first = text.find_first_not_of(" \t\r\n");
   if (first == std::string::npos || text[first] != open) {
     return std::string(what) + (open == '{' ? " is not a JSON object" : " is not a JSON array");
   }
-  rapidjson::StringStream stream(text.c_str());
+  thread_local std::string padded;
+  padded.assign(text);
+  padded.append(16, '\0');
+  rapidjson::StringStream stream(padded.c_str());
   rapidjson::Reader reader;
   DepthHandler handler;
   rapidjson::ParseResult result =
@@ -1064,13 +1068,18 @@ absl::Status ApplyPragmas(Connection& connection, const SqliteConfig& config, bo
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const SqliteConfig& config) {
+absl::Status ValidateSqliteConfig(const SqliteConfig& config) {
   if (config.path.empty()) return Invalid("sqlite: path must not be empty");
   if (config.synchronous != "normal" && config.synchronous != "full") {
     return Invalid("sqlite: synchronous must be \"normal\" or \"full\", got \"" + config.synchronous + "\"");
   }
   if (config.read_connections < 1) return Invalid("sqlite: read_connections must be at least 1");
   if (config.busy_timeout_ms < 0) return Invalid("sqlite: busy_timeout_ms must not be negative");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const SqliteConfig& config) {
+  OSPREY_RETURN_IF_ERROR(ValidateSqliteConfig(config));
 
   auto writer = Connection::Open(config.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   if (!writer.ok()) {

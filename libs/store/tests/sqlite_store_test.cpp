@@ -44,7 +44,9 @@ TEST_CASE("sqlite: invalid configuration is refused with a precise error", "[sql
   osprey::store::SqliteConfig config;
   config.path = (harness.dir() / "x.db").string();
 
+  CHECK(osprey::store::ValidateSqliteConfig(config).ok());
   auto check = [](const osprey::store::SqliteConfig& c, const std::string& needle) {
+    CHECK(osprey::store::ValidateSqliteConfig(c).code() == absl::StatusCode::kInvalidArgument);
     auto store = osprey::store::OpenSqliteStore(c);
     REQUIRE(!store.ok());
     CHECK(store.status().code() == absl::StatusCode::kInvalidArgument);
@@ -57,6 +59,9 @@ TEST_CASE("sqlite: invalid configuration is refused with a precise error", "[sql
   bad.read_connections = 0;
   check(bad, "read_connections");
   bad = config;
+  bad.busy_timeout_ms = -1;
+  check(bad, "busy_timeout_ms");
+  bad = config;
   bad.path = "";
   check(bad, "path");
 
@@ -64,6 +69,7 @@ TEST_CASE("sqlite: invalid configuration is refused with a precise error", "[sql
   bad.path = (harness.dir() / "missing-dir" / "x.db").string();
   auto store = osprey::store::OpenSqliteStore(bad);
   REQUIRE(!store.ok());
+  CHECK(store.status().code() == absl::StatusCode::kFailedPrecondition);
   CHECK_THAT(std::string(store.status().message()), Catch::Contains("missing-dir"));
 }
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "osprey/store/store.hpp"
 
@@ -19,7 +20,12 @@ struct SqliteConfig {
   int busy_timeout_ms = 5000;
 };
 
-// Opens (creating if needed) the database. Does not migrate: call Migrate().
+// INVALID_ARGUMENT naming the first bad field: empty path, synchronous not "normal"/"full",
+// read_connections < 1, busy_timeout_ms < 0.
+absl::Status ValidateSqliteConfig(const SqliteConfig& config);
+
+// Opens (creating if needed) the database. Does not migrate: call Migrate(). Validates `config`
+// first; a directory that does not exist is FAILED_PRECONDITION.
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const SqliteConfig& config);
 
 }  // namespace osprey::store
