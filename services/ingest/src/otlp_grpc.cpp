@@ -1,5 +1,7 @@
 #include "osprey/ingest/otlp_grpc.hpp"
 
+#include <algorithm>
+#include <climits>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -72,11 +74,19 @@ class WorkerPool final {
 
 class TraceServiceImpl final : public TraceService::WithRawCallbackMethod_Export<TraceService::Service> {
  public:
-  TraceServiceImpl(Ingestor& ingestor, WorkerPool& pool) : ingestor_(ingestor), pool_(pool) {}
+  TraceServiceImpl(Ingestor& ingestor, WorkerPool& pool, size_t max_request_bytes)
+      : ingestor_(ingestor), pool_(pool), max_request_bytes_(max_request_bytes) {}
 
   grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
                                    grpc::ByteBuffer* response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    if (request->Length() > max_request_bytes_) {
+      ingestor_.CountRefused(Transport::kGrpc, "too_large");
+      reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                   absl::StrCat("request of ", request->Length(), " bytes exceeds the limit of ",
+                                                max_request_bytes_, " bytes (ingest.max_request_bytes)")));
+      return reactor;
+    }
     uint64_t charge = static_cast<uint64_t>(request->Length()) * 2 + 1024;
     if (auto st = ingestor_.ReserveBudget(charge); !st.ok()) {
       ingestor_.CountRefused(Transport::kGrpc, "overloaded");
@@ -125,6 +135,7 @@ class TraceServiceImpl final : public TraceService::WithRawCallbackMethod_Export
  private:
   Ingestor& ingestor_;
   WorkerPool& pool_;
+  size_t max_request_bytes_;
 };
 
 }  // namespace
@@ -151,12 +162,15 @@ class OtlpGrpcServer::Impl {
 
   absl::Status Start() {
     pool_ = std::make_unique<WorkerPool>(config_.worker_threads);
-    service_ = std::make_unique<TraceServiceImpl>(ingestor_, *pool_);
+    service_ = std::make_unique<TraceServiceImpl>(ingestor_, *pool_, config_.max_request_bytes);
     grpc::ServerBuilder builder;
     std::string address = absl::StrCat(config_.host.find(':') != std::string::npos ? "[" + config_.host + "]" : config_.host,
                                        ":", config_.port);
     builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound_port_);
-    builder.SetMaxReceiveMessageSize(static_cast<int>(config_.max_request_bytes));
+    // gRPC's own limit is twice ours: requests between the two are refused by the handler with a
+    // precise message and counted; beyond that gRPC refuses them itself (RESOURCE_EXHAUSTED, uncounted)
+    // before any memory is spent on them.
+    builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<size_t>(config_.max_request_bytes * 2, INT32_MAX)));
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
     if (!server_ || bound_port_ == 0) {

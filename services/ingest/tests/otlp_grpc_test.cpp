@@ -8,6 +8,7 @@
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
 #include "osprey/base/status.hpp"
 #include "osprey/bus/inprocess_bus.hpp"
+#include "osprey/metrics/metrics.hpp"
 #include "test_requests.hpp"
 
 using namespace osprey;
@@ -24,7 +25,7 @@ struct Harness {
     config.inflight_bytes = 4 << 20;
     config.max_request_bytes = max_request;
     producer = bus->NewProducer();
-    ingestor = std::make_unique<ingest::Ingestor>(config, *producer, nullptr);
+    ingestor = std::make_unique<ingest::Ingestor>(config, *producer, &metrics);
     consumer = *bus->NewConsumer({"writer", bus::kSpansTopic});
     REQUIRE(consumer->Start([this](std::vector<bus::Delivery>& batch) {
                       delivered += static_cast<int>(batch.size());
@@ -45,6 +46,7 @@ struct Harness {
     consumer->Stop();
   }
   config::IngestConfig config;
+  metrics::Registry metrics;
   std::unique_ptr<bus::Bus> bus;
   std::unique_ptr<bus::Producer> producer;
   std::unique_ptr<ingest::Ingestor> ingestor;
@@ -91,6 +93,9 @@ TEST_CASE("a gRPC request over the size limit is RESOURCE_EXHAUSTED") {
   auto st = h.stub->Export(&ctx, req, &reply);
   CHECK(st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
   CHECK(h.delivered.load() == 0);
+  CHECK(st.error_message() == "request of 102527 bytes exceeds the limit of 65536 bytes (ingest.max_request_bytes)");
+  CHECK(h.metrics.Render().find("osprey_ingest_requests_total{transport=\"grpc\",outcome=\"too_large\"} 1") !=
+        std::string::npos);
 }
 
 TEST_CASE("retryable refusals carry RetryInfo") {
