@@ -48,7 +48,12 @@ void CheckNormalized(const ExportRequest& request, const NormalizeResult& result
     Require(known_kind, "span kind known");
     rapidjson::Document attributes;
     attributes.Parse<rapidjson::kParseIterativeFlag>(span.attributes_json().data(), span.attributes_json().size());
-    Require(!attributes.HasParseError() && attributes.IsObject(), "attributes_json is a JSON object");
+    if (attributes.HasParseError() || !attributes.IsObject()) {
+      const size_t at = attributes.GetErrorOffset();
+      std::fprintf(stderr, "attributes_json invalid at %zu: ...%s\n", at,
+                   span.attributes_json().substr(at > 80 ? at - 80 : 0, 160).c_str());
+      Fail("attributes_json is a JSON object");
+    }
     rapidjson::Document events;
     events.Parse<rapidjson::kParseIterativeFlag>(span.events_json().data(), span.events_json().size());
     Require(!events.HasParseError() && events.IsArray(), "events_json is a JSON array");

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "osprey/base/encoding.hpp"
 #include "osprey/base/status.hpp"
+#include "rapidjson/writer.h"
 
 namespace osprey::otlp::internal {
 namespace {
@@ -449,6 +450,29 @@ bool ExceedsDepth(const rapidjson::Value& value, int limit) {
     if (ExceedsDepth(member.value, limit - 1)) return true;
   }
   return false;
+}
+
+namespace {
+
+// Minimal RapidJSON output stream over std::string.
+class StringOutput final {
+ public:
+  using Ch = char;
+  void Put(char c) { text_.push_back(c); }
+  void Flush() {}
+  std::string Take() { return std::move(text_); }
+
+ private:
+  std::string text_;
+};
+
+}  // namespace
+
+std::string ToJsonText(const rapidjson::Value& value) {
+  StringOutput out;
+  rapidjson::Writer<StringOutput> writer(out);
+  value.Accept(writer);
+  return out.Take();
 }
 
 std::string TruncateUtf8(std::string_view text, size_t max_chars) {

@@ -101,6 +101,11 @@ bool ExceedsDepth(const rapidjson::Value& value, int limit);
 // deeper than kMaxDepth. NaN/Infinity are not accepted.
 bool ParseJsonBounded(std::string_view text, Allocator& allocator, rapidjson::Value* out);
 
+// Compact JSON text of `value`. Deliberately not Writer<StringBuffer>: with RAPIDJSON_SSE2,
+// RapidJSON 1.1's SIMD string scan for StringBuffer leaves control characters 0x1A-0x1F unescaped
+// (invalid JSON); a custom output stream takes the portable path.
+std::string ToJsonText(const rapidjson::Value& value);
+
 // `text` cut to at most `max_chars` code points, on a UTF-8 boundary.
 std::string TruncateUtf8(std::string_view text, size_t max_chars);
 

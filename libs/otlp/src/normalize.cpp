@@ -14,8 +14,6 @@
 #include "osprey/otlp/otlp.hpp"
 #include "py_json.hpp"
 #include "rapidjson/document.h"
-#include "rapidjson/stringbuffer.h"
-#include "rapidjson/writer.h"
 
 namespace osprey::otlp {
 namespace {
@@ -42,12 +40,7 @@ std::string Trim(std::string_view text) {
   return std::string(text);
 }
 
-std::string ToJson(const rapidjson::Value& value) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  value.Accept(writer);
-  return std::string(buffer.GetString(), buffer.GetSize());
-}
+std::string ToJson(const rapidjson::Value& value) { return internal::ToJsonText(value); }
 
 // Project per ResourceSpans (phoenix-compat §3.2): a non-blank override, else the first non-blank
 // string resource attribute `openinference.project.name`, else the default ("default" if blank).

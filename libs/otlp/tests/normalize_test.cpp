@@ -242,6 +242,17 @@ TEST_CASE("events carry ISO timestamps; exception events keep only the exception
                  R"("attributes":{"exception.message":""}}])"));
 }
 
+TEST_CASE("control characters in strings are escaped in the stored JSON", "[normalize]") {
+  auto span = ValidSpan();
+  std::string controls;
+  for (char c = 1; c < 0x20; ++c) controls.push_back(c);
+  AddString(&span, "k", controls + controls);  // long enough for RapidJSON's SIMD scan
+  const std::string json = AttributesOf(span);
+  const rapidjson::Document doc = testing::ParseJson(json);
+  CHECK(std::string(doc["k"].GetString()) == controls + controls);
+  for (char c : json) CHECK(static_cast<unsigned char>(c) >= 0x20);
+}
+
 TEST_CASE("the error message is empty when nothing was rejected", "[normalize]") {
   CHECK(NormalizeOne(ValidSpan()).ErrorMessage().empty());
   auto bad = ValidSpan();
