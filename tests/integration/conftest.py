@@ -65,11 +65,27 @@ def project(request) -> str:
 
 
 @pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    item.stash[_first_instance] = len(_instances)
+    yield
+
+
+_first_instance = pytest.StashKey[int]()
+
+
+@pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
+    """On a failure, shows the log tail of the servers this test used."""
     outcome = yield
     report = outcome.get_result()
     if report.when == "call" and report.failed:
-        for server in _instances:
+        used = [v for v in getattr(item, "funcargs", {}).values() if isinstance(v, harness.Osprey)]
+        used += _instances[item.stash.get(_first_instance, len(_instances)):]
+        seen: set[int] = set()
+        for server in used:
+            if id(server) in seen or not server.logs:
+                continue
+            seen.add(id(server))
             if server.logs:
                 report.sections.append((f"osprey log tail ({server.name}, start {server.starts})",
-                                        server.log_tail(40)))
+                                        server.log_tail(30)))

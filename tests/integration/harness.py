@@ -323,6 +323,13 @@ def all_spans(osprey: Osprey, project: str, params: dict | list | None = None, l
     return walk(osprey, f"/v1/projects/{quote(project)}/spans", params, limit)[0]
 
 
+def stored_spans(osprey: Osprey, project: str) -> list:
+    """Like all_spans, but a project that does not exist (404: nothing was ever stored) is empty."""
+    if osprey.get(f"/v1/projects/{quote(project)}/spans", {"limit": 1}).status_code == 404:
+        return []
+    return all_spans(osprey, project)
+
+
 def all_traces(osprey: Osprey, project: str, params: dict | list | None = None, limit: int = 1000) -> list:
     return walk(osprey, f"/v1/projects/{quote(project)}/traces", params, limit)[0]
 

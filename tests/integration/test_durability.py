@@ -104,6 +104,8 @@ def test_acknowledged_spans_survive_kill_9(osprey_factory, project):
                                                                    grpc.StatusCode.INTERNAL)}
     assert not unexpected, f"failures other than the crash: {unexpected}"
 
+    print(f"kill -9 after {len(acked)} acknowledged requests; {len(failed)} failed "
+          f"({dict(collections.Counter(c.name for c in failed.values()))})")
     server.start()  # same data dir, new ports
     stored = collections.Counter(s["context"]["span_id"] for s in all_spans(server, project))
     acked_ids = {span for i in acked for span in built[i][1]}
