@@ -648,6 +648,9 @@ void ListTracesSortOrderWindowSessions(const HarnessFactory& factory) {
   q = base;
   q.limit = 0;
   CHECK(store->ListTraces(q).status().code() == absl::StatusCode::kInvalidArgument);
+  q = base;
+  q.cursor_id = Trace(*store, 5).id + 1000;  // no such trace
+  CHECK(store->ListTraces(q).status().code() == absl::StatusCode::kInvalidArgument);
 }
 
 void ListTracesPagination(const HarnessFactory& factory) {

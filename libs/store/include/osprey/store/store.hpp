@@ -141,7 +141,8 @@ struct TraceQuery {
   std::optional<int64_t> end_time_ns;    // exclusive
   TraceSort sort = TraceSort::kStartTime;
   Order order = Order::kDesc;
-  std::optional<int64_t> cursor_id;  // Trace row id of the first item of the page (keyset on (sort key, id))
+  std::optional<int64_t> cursor_id;  // Trace row id of the first item of the page (keyset on (sort key, id));
+                                     // INVALID_ARGUMENT when no such trace exists
   std::vector<int64_t> session_rowids;  // ORed; empty means any
   bool require_session = false;         // true with empty session_rowids means "no result"
   int limit = 100;
