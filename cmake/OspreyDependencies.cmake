@@ -12,7 +12,7 @@ find_package(Catch2 2 REQUIRED)
 find_path(RAPIDJSON_INCLUDE_DIR rapidjson/document.h REQUIRED)
 add_library(osprey_rapidjson INTERFACE)
 target_include_directories(osprey_rapidjson SYSTEM INTERFACE ${RAPIDJSON_INCLUDE_DIR})
-target_compile_definitions(osprey_rapidjson INTERFACE RAPIDJSON_HAS_STDSTRING=1 RAPIDJSON_SSE2=1)
+target_compile_definitions(osprey_rapidjson INTERFACE RAPIDJSON_HAS_STDSTRING=1)
 add_library(third_party::rapidjson ALIAS osprey_rapidjson)
 
 find_program(OSPREY_PROTOC protoc REQUIRED)

@@ -171,7 +171,8 @@ class Decoder final {
       out->clear();
       return absl::OkStatus();
     }
-    if (value.GetStringLength() != bytes * 2) return Error(expected);
+    // Valid hex of the wrong length is kept, so Normalize rejects that one span with its reason and
+    // the rest of the request is stored; text that is not hex cannot be represented at all.
     auto decoded = base::HexDecode(Name(value));
     if (!decoded) return Error(expected);
     *out = std::move(*decoded);

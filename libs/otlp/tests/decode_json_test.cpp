@@ -119,5 +119,22 @@ TEST_CASE("empty ids decode so that Normalize can report the span", "[decode_jso
   CHECK(result.rejected[1].reason == "trace_id must be 16 bytes, got 0");
 }
 
+TEST_CASE("valid hex of the wrong length is kept so only that span is rejected", "[decode_json]") {
+  google::protobuf::Arena arena;
+  auto request = DecodeJson(R"({"resourceSpans":[{"scopeSpans":[{"spans":[
+      {"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b17400","name":"long",
+       "startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000000000001"},
+      {"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"ok",
+       "startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000000000001"}]}]}]})",
+                            &arena);
+  REQUIRE(request.ok());
+  CHECK((*request)->resource_spans(0).scope_spans(0).spans(0).span_id().size() == 9);
+  auto normalized = Normalize(**request, NormalizeOptions{});
+  REQUIRE(normalized.spans.size() == 1);
+  CHECK(normalized.spans[0].name() == "ok");
+  REQUIRE(normalized.rejected.size() == 1);
+  CHECK(normalized.rejected[0].reason.find("span_id") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace osprey::otlp
