@@ -167,10 +167,13 @@ class OtlpGrpcServer::Impl {
     std::string address = absl::StrCat(config_.host.find(':') != std::string::npos ? "[" + config_.host + "]" : config_.host,
                                        ":", config_.port);
     builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound_port_);
-    // gRPC's own limit is twice ours: requests between the two are refused by the handler with a
+    // gRPC's own limit is four times ours: requests between the two are refused by the handler with a
     // precise message and counted; beyond that gRPC refuses them itself (RESOURCE_EXHAUSTED, uncounted)
-    // before any memory is spent on them.
-    builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<size_t>(config_.max_request_bytes * 2, INT32_MAX)));
+    // before buffering them. A resource quota bounds what gRPC buffers across all connections.
+    builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<size_t>(config_.max_request_bytes * 4, INT32_MAX)));
+    grpc::ResourceQuota quota("osprey-ingest");
+    quota.Resize(std::max<size_t>(config_.max_request_bytes * 8, 256u << 20));
+    builder.SetResourceQuota(quota);
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
     if (!server_ || bound_port_ == 0) {

@@ -4,9 +4,10 @@
 //
 // Requests arrive as raw bytes (a raw callback method), are decoded into a protobuf arena, and are
 // processed on a pool of worker threads, so a request waiting for its commit holds no gRPC thread.
-// gzip is handled by gRPC; a request over ingest.max_request_bytes gets RESOURCE_EXHAUSTED (counted
-// as `too_large`; gRPC itself refuses, uncounted, anything over twice the limit). Retryable refusals carry google.rpc.RetryInfo, which makes
-// RESOURCE_EXHAUSTED/UNAVAILABLE retryable for OTLP exporters.
+// gzip is handled by gRPC. A request over ingest.max_request_bytes gets RESOURCE_EXHAUSTED, counted
+// as `too_large` (gRPC itself refuses, uncounted, anything over four times the limit). Retryable
+// refusals carry google.rpc.RetryInfo, which makes RESOURCE_EXHAUSTED/UNAVAILABLE retryable for
+// OTLP exporters.
 
 #include <memory>
 #include <string>
