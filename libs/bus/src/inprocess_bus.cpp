@@ -9,6 +9,8 @@
 #include <mutex>
 #include <thread>
 
+#include <pthread.h>
+
 #include "absl/strings/str_cat.h"
 #include "osprey/base/status.hpp"
 #include "osprey/log/log.hpp"
@@ -302,7 +304,10 @@ class InProcessConsumer final : public Consumer {
     if (thread_.joinable()) return absl::FailedPreconditionError("consumer already started");
     handler_ = std::move(handler);
     stop_ = false;
-    thread_ = std::thread([this] { Run(); });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), ("bus:" + config_.group).substr(0, 15).c_str());
+      Run();
+    });
     return absl::OkStatus();
   }
 

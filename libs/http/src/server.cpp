@@ -1,3 +1,5 @@
+#include <pthread.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -68,7 +70,12 @@ class HandlerPool final {
  public:
   HandlerPool(int threads, size_t max_queued) : max_queued_(max_queued), idle_(threads) {
     threads_.reserve(threads);
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+    for (int i = 0; i < threads; ++i) {
+      threads_.emplace_back([this] {
+        pthread_setname_np(pthread_self(), "http-handler");
+        Run();
+      });
+    }
   }
   ~HandlerPool() { Shutdown(); }
   HandlerPool(const HandlerPool&) = delete;
@@ -581,6 +588,7 @@ class Server::Impl {
     listener_->Accept();
     for (int i = 0; i < config.io_threads; ++i) {
       io_threads_.emplace_back([ioc = ioc_.get()] {
+        pthread_setname_np(pthread_self(), "http-io");
         while (true) {
           try {
             ioc->run();

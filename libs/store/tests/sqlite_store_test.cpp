@@ -108,3 +108,66 @@ TEST_CASE("sqlite: synchronous=full is accepted", "[sqlite]") {
   REQUIRE((*store)->Migrate().ok());
   CHECK((*store)->Ping().ok());
 }
+
+namespace {
+osprey::model::v1::Span BigSpan(int i) {
+  osprey::model::v1::Span s;
+  s.set_project_name("wal");
+  std::string trace(16, '\x07');
+  trace[0] = static_cast<char>(i & 0xff);
+  trace[1] = static_cast<char>((i >> 8) & 0xff);
+  trace[2] = static_cast<char>((i >> 16) & 0xff);
+  s.set_trace_id(trace);
+  std::string span(8, '\x09');
+  span[0] = static_cast<char>(i & 0xff);
+  span[1] = static_cast<char>((i >> 8) & 0xff);
+  span[2] = static_cast<char>((i >> 16) & 0xff);
+  s.set_span_id(span);
+  s.set_name("llm");
+  s.set_span_kind("LLM");
+  s.set_start_time_unix_nano(1700000000000000000ULL + static_cast<uint64_t>(i));
+  s.set_end_time_unix_nano(1700000000000001000ULL + static_cast<uint64_t>(i));
+  s.set_attributes_json("{\"input\":{\"value\":\"" + std::string(8000, 'x') + "\"}}");
+  s.set_events_json("[]");
+  return s;
+}
+}  // namespace
+
+TEST_CASE("sqlite: the WAL is checkpointed off the writer's path and stays bounded", "[sqlite]") {
+  SqliteHarness harness;
+  osprey::store::SqliteConfig config;
+  config.path = (harness.dir() / "wal.db").string();
+  auto store = osprey::store::OpenSqliteStore(config);
+  REQUIRE(store.ok());
+  REQUIRE((*store)->Migrate().ok());
+  // ~160 MiB of spans, written continuously: more than twice the WAL bound.
+  for (int batch = 0; batch < 20; ++batch) {
+    std::vector<osprey::model::v1::Span> spans;
+    for (int i = 0; i < 1000; ++i) spans.push_back(BigSpan(batch * 1000 + i));
+    std::vector<const osprey::model::v1::Span*> pointers;
+    for (const auto& s : spans) pointers.push_back(&s);
+    REQUIRE((*store)->WriteSpans(pointers).ok());
+  }
+  // The checkpointer runs every 200 ms; give it a few rounds to catch up. The next write rewinds the
+  // WAL and trims the file to journal_size_limit.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  auto one_more = BigSpan(999999);
+  REQUIRE((*store)->WriteSpans({&one_more}).ok());
+  CHECK(std::filesystem::file_size(config.path + "-wal") <= 64ull * 1024 * 1024);
+  (*store)->Close();
+  // A clean close leaves no WAL behind: everything is in the database file.
+  std::error_code ec;
+  auto after_close = std::filesystem::file_size(config.path + "-wal", ec);
+  CHECK((ec || after_close == 0));
+  auto reopened = osprey::store::OpenSqliteStore(config);
+  REQUIRE(reopened.ok());
+  auto project = (*reopened)->GetProjectByName("wal");
+  REQUIRE(project.ok());
+  REQUIRE(project->has_value());
+  osprey::store::SpanQuery q;
+  q.project_id = (*project)->id;
+  q.limit = 1;
+  auto page = (*reopened)->ListSpans(q);
+  REQUIRE(page.ok());
+  CHECK(page->items.size() == 1);
+}

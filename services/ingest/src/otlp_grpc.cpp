@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <climits>
 #include <condition_variable>
+#include <pthread.h>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -29,7 +30,12 @@ using opentelemetry::proto::collector::trace::v1::TraceService;
 class WorkerPool final {
  public:
   explicit WorkerPool(int threads) {
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+    for (int i = 0; i < threads; ++i) {
+      threads_.emplace_back([this] {
+        pthread_setname_np(pthread_self(), "ingest-grpc");
+        Run();
+      });
+    }
   }
   ~WorkerPool() { Stop(); }
   void Post(std::function<void()> task) {
