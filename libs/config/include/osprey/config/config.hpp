@@ -55,7 +55,7 @@ struct IngestConfig {
   std::string http_listen = "0.0.0.0:4318";
   uint64_t max_request_bytes = 64ull << 20;  // per request, after decompression; gRPC too
   uint64_t inflight_bytes = 256ull << 20;    // decoded request bytes being processed or awaiting commit
-  uint64_t max_message_bytes = 8ull << 20;   // bus message size limit; trace groups are chunked under it
+  uint64_t max_message_bytes = 64ull << 20;  // bus message size limit; trace groups are chunked under it
   int ack_timeout_ms = 30000;                // longest wait for the commit before answering retryable
   int http_handler_threads = 32;
   std::string default_project = "default";
