@@ -54,6 +54,24 @@ http::Response JsonOk(const rapidjson::StringBuffer& buffer) {
   return http::Response::Json(200, std::string(buffer.GetString(), buffer.GetSize()));
 }
 
+// `{"data": [...], "next_cursor": ...}` for one page; `write_item(w, item)` renders an item and may
+// fail (a store read for nested data), which turns the whole reply into a store failure.
+template <typename T, typename WriteItem>
+Parsed<http::Response> PageReply(const store::Page<T>& page, std::string_view type, WriteItem write_item) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  w.Key("data");
+  w.StartArray();
+  for (const auto& item : page.items) {
+    if (absl::Status st = write_item(w, item); !st.ok()) return StoreFailure(st);
+  }
+  w.EndArray();
+  WriteNextCursor(w, type, page.next_cursor);
+  w.EndObject();
+  return JsonOk(buffer);
+}
+
 }  // namespace
 
 RestApi::RestApi(store::ProjectStore& projects, store::SpanReader& spans, metrics::Registry* metrics)
@@ -129,16 +147,10 @@ RestApi::Reply RestApi::ListProjects(const http::Request& request) {
 
   auto page = projects_.ListProjects(query);
   if (!page.ok()) return StoreFailure(page.status());
-  rapidjson::StringBuffer buffer;
-  JsonWriter w(buffer);
-  w.StartObject();
-  w.Key("data");
-  w.StartArray();
-  for (const auto& project : page->items) WriteProject(w, project);
-  w.EndArray();
-  WriteNextCursor(w, kProjectType, page->next_cursor);
-  w.EndObject();
-  return JsonOk(buffer);
+  return PageReply(*page, kProjectType, [](JsonWriter& w, const store::ProjectRecord& project) {
+    WriteProject(w, project);
+    return absl::OkStatus();
+  });
 }
 
 RestApi::Reply RestApi::GetProject(const http::Request& request) {
@@ -163,16 +175,10 @@ RestApi::Reply RestApi::ListSpans(const http::Request& request) {
 
   auto page = spans_.ListSpans(query);
   if (!page.ok()) return StoreFailure(page.status());
-  rapidjson::StringBuffer buffer;
-  JsonWriter w(buffer);
-  w.StartObject();
-  w.Key("data");
-  w.StartArray();
-  for (const auto& span : page->items) WriteSpan(w, span);
-  w.EndArray();
-  WriteNextCursor(w, kSpanType, page->next_cursor);
-  w.EndObject();
-  return JsonOk(buffer);
+  return PageReply(*page, kSpanType, [](JsonWriter& w, const store::SpanRecord& span) {
+    WriteSpan(w, span);
+    return absl::OkStatus();
+  });
 }
 
 RestApi::Reply RestApi::ListTraces(const http::Request& request) {
@@ -225,24 +231,16 @@ RestApi::Reply RestApi::ListTraces(const http::Request& request) {
     for (auto& span : *spans) spans_by_trace[span.trace_rowid].push_back(std::move(span));
   }
 
-  rapidjson::StringBuffer buffer;
-  JsonWriter w(buffer);
-  w.StartObject();
-  w.Key("data");
-  w.StartArray();
   static const std::vector<store::SpanRecord> kNoSpans;
-  for (const auto& trace : page->items) {
+  return PageReply(*page, kTraceType, [&](JsonWriter& w, const store::TraceRecord& trace) {
     const std::vector<store::SpanRecord>* spans = nullptr;
     if (include_spans) {
       auto it = spans_by_trace.find(trace.id);
       spans = it == spans_by_trace.end() ? &kNoSpans : &it->second;
     }
     WriteTrace(w, trace, spans);
-  }
-  w.EndArray();
-  WriteNextCursor(w, kTraceType, page->next_cursor);
-  w.EndObject();
-  return JsonOk(buffer);
+    return absl::OkStatus();
+  });
 }
 
 RestApi::Reply RestApi::ListSessions(const http::Request& request) {
@@ -262,20 +260,12 @@ RestApi::Reply RestApi::ListSessions(const http::Request& request) {
 
   auto page = spans_.ListSessions(query);
   if (!page.ok()) return StoreFailure(page.status());
-  rapidjson::StringBuffer buffer;
-  JsonWriter w(buffer);
-  w.StartObject();
-  w.Key("data");
-  w.StartArray();
-  for (const auto& session : page->items) {
+  return PageReply(*page, kSessionType, [this](JsonWriter& w, const store::SessionRecord& session) {
     auto traces = spans_.TracesOfSession(session.id);
-    if (!traces.ok()) return StoreFailure(traces.status());
+    if (!traces.ok()) return traces.status();
     WriteSession(w, session, *traces);
-  }
-  w.EndArray();
-  WriteNextCursor(w, kSessionType, page->next_cursor);
-  w.EndObject();
-  return JsonOk(buffer);
+    return absl::OkStatus();
+  });
 }
 
 RestApi::Reply RestApi::GetSession(const http::Request& request) {
