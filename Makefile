@@ -37,8 +37,17 @@ test-integration: build
 bench: build
 	@bench/embedded.sh
 
+# libFuzzer targets (clang-14, ASan + UBSan), each run for FUZZ_SECONDS over its seed corpus.
+FUZZ_SECONDS ?= 60
+FUZZERS := otlp_decode_json_fuzzer otlp_decode_protobuf_fuzzer
 fuzz: bootstrap
-	@cmake --preset fuzz && cmake --build --preset fuzz -j $(JOBS)
+	@test -f build/fuzz/build.ninja || cmake --preset fuzz
+	@cmake --build --preset fuzz -j $(JOBS) --target $(FUZZERS)
+	@for f in decode_json decode_protobuf; do \
+	  mkdir -p build/fuzz/corpus/$$f && \
+	  build/fuzz/libs/otlp/otlp_$${f}_fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    build/fuzz/corpus/$$f libs/otlp/fuzz/corpus/$$f || exit 1; \
+	done
 
 clean:
 	rm -rf build
