@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: all bootstrap configure build run test test-unit test-integration bench fuzz clean
+.PHONY: all bootstrap configure build run test test-unit test-integration bench fuzz format clean
 
 all: build
 
@@ -48,6 +48,10 @@ fuzz: bootstrap
 	  build/fuzz/libs/otlp/otlp_$${f}_fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	    build/fuzz/corpus/$$f libs/otlp/fuzz/corpus/$$f || exit 1; \
 	done
+
+# clang-format (Google base, 120 columns; .clang-format) over every C++ file in the repository.
+format: bootstrap
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format-14 -i
 
 clean:
 	rm -rf build

@@ -7,9 +7,9 @@
 namespace osprey::bench {
 namespace {
 
-constexpr unsigned kSubBits = 7;               // 128 sub-buckets per power of two
-constexpr uint64_t kSub = 1ull << kSubBits;    // 128
-constexpr uint64_t kExact = 2 * kSub;          // values below 256 get their own bucket
+constexpr unsigned kSubBits = 7;             // 128 sub-buckets per power of two
+constexpr uint64_t kSub = 1ull << kSubBits;  // 128
+constexpr uint64_t kExact = 2 * kSub;        // values below 256 get their own bucket
 
 }  // namespace
 
@@ -18,8 +18,8 @@ LatencyHistogram::LatencyHistogram() : counts_(kBuckets, 0) {}
 size_t LatencyHistogram::IndexOf(uint64_t value) {
   if (value < kExact) return static_cast<size_t>(value);
   const unsigned msb = 63 - static_cast<unsigned>(std::countl_zero(value));  // >= 8
-  const unsigned shift = msb - kSubBits;                                      // >= 1
-  const uint64_t top = value >> shift;                                        // [128, 255]
+  const unsigned shift = msb - kSubBits;                                     // >= 1
+  const uint64_t top = value >> shift;                                       // [128, 255]
   return static_cast<size_t>(kExact + (shift - 1) * kSub + (top - kSub));
 }
 
@@ -50,7 +50,8 @@ void LatencyHistogram::Merge(const LatencyHistogram& other) {
 uint64_t LatencyHistogram::Percentile(double percent) const {
   if (count_ == 0) return 0;
   percent = std::clamp(percent, 0.0, 100.0);
-  const auto rank = std::max<uint64_t>(1, static_cast<uint64_t>(std::ceil(percent / 100.0 * static_cast<double>(count_))));
+  const auto rank =
+      std::max<uint64_t>(1, static_cast<uint64_t>(std::ceil(percent / 100.0 * static_cast<double>(count_))));
   uint64_t seen = 0;
   for (size_t i = 0; i < kBuckets; ++i) {
     seen += counts_[i];

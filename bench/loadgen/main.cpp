@@ -9,6 +9,7 @@
 // Targets loopback addresses only.
 
 #include <arpa/inet.h>
+#include <grpcpp/grpcpp.h>
 
 #include <algorithm>
 #include <atomic>
@@ -26,8 +27,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "histogram.hpp"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
@@ -135,17 +134,28 @@ bool ParseArgs(int argc, char** argv, Options& o, std::string& error) {
         if (!value.empty() && value[0] == '-') throw std::invalid_argument(value);
         return number([](const std::string& s, size_t* u) { return std::stoull(s, u); });
       };
-      if (name == "target") o.target = value;
-      else if (name == "rate") o.rate = number([](const std::string& s, size_t* u) { return std::stod(s, u); });
-      else if (name == "duration") o.duration_s = number([](const std::string& s, size_t* u) { return std::stod(s, u); });
-      else if (name == "concurrency") o.concurrency = static_cast<int>(to_u64());
-      else if (name == "spans-per-request") o.spans_per_request = to_u64();
-      else if (name == "project") o.project = value;
-      else if (name == "large-every") o.large_every = to_u64();
-      else if (name == "large-bytes") o.large_bytes = to_u64();
-      else if (name == "max-requests") o.max_requests = to_u64();
-      else if (name == "timeout-ms") o.timeout_ms = static_cast<int>(to_u64());
-      else if (name == "seed") o.seed = to_u64();
+      if (name == "target")
+        o.target = value;
+      else if (name == "rate")
+        o.rate = number([](const std::string& s, size_t* u) { return std::stod(s, u); });
+      else if (name == "duration")
+        o.duration_s = number([](const std::string& s, size_t* u) { return std::stod(s, u); });
+      else if (name == "concurrency")
+        o.concurrency = static_cast<int>(to_u64());
+      else if (name == "spans-per-request")
+        o.spans_per_request = to_u64();
+      else if (name == "project")
+        o.project = value;
+      else if (name == "large-every")
+        o.large_every = to_u64();
+      else if (name == "large-bytes")
+        o.large_bytes = to_u64();
+      else if (name == "max-requests")
+        o.max_requests = to_u64();
+      else if (name == "timeout-ms")
+        o.timeout_ms = static_cast<int>(to_u64());
+      else if (name == "seed")
+        o.seed = to_u64();
       else {
         error = "unknown flag --" + name;
         return false;
@@ -155,17 +165,26 @@ bool ParseArgs(int argc, char** argv, Options& o, std::string& error) {
       return false;
     }
   }
-  if (o.rate < 0) error = "--rate must be >= 0";
-  else if (!(o.duration_s > 0 && o.duration_s <= 3600)) error = "--duration must be in (0, 3600]";
-  else if (o.concurrency < 1 || o.concurrency > 256) error = "--concurrency must be in [1, 256]";
-  else if (o.spans_per_request < 1 || o.spans_per_request > 100000) error = "--spans-per-request must be in [1, 100000]";
-  else if (o.large_bytes > (64u << 20)) error = "--large-bytes must be <= 64 MiB";
-  else if (o.timeout_ms < 1) error = "--timeout-ms must be >= 1";
-  else if (o.project.empty()) error = "--project must not be empty";
+  if (o.rate < 0)
+    error = "--rate must be >= 0";
+  else if (!(o.duration_s > 0 && o.duration_s <= 3600))
+    error = "--duration must be in (0, 3600]";
+  else if (o.concurrency < 1 || o.concurrency > 256)
+    error = "--concurrency must be in [1, 256]";
+  else if (o.spans_per_request < 1 || o.spans_per_request > 100000)
+    error = "--spans-per-request must be in [1, 100000]";
+  else if (o.large_bytes > (64u << 20))
+    error = "--large-bytes must be <= 64 MiB";
+  else if (o.timeout_ms < 1)
+    error = "--timeout-ms must be >= 1";
+  else if (o.project.empty())
+    error = "--project must not be empty";
   else {
     const auto host = HostOf(o.target);
-    if (!host) error = "--target must be HOST:PORT, got " + o.target;
-    else if (!IsLoopback(*host)) error = "--target must be a loopback address (127.0.0.0/8, ::1, localhost), got " + *host;
+    if (!host)
+      error = "--target must be HOST:PORT, got " + o.target;
+    else if (!IsLoopback(*host))
+      error = "--target must be a loopback address (127.0.0.0/8, ::1, localhost), got " + *host;
   }
   return error.empty();
 }
@@ -181,29 +200,46 @@ struct ThreadStats {
   uint64_t llm_spans = 0;
   uint64_t large_spans = 0;
   std::map<std::string, uint64_t> errors;  // status code name or partial-success message → count
-  LatencyHistogram ack_us;       // from the call to its reply
-  LatencyHistogram schedule_us;  // from the scheduled send time to the reply (rate > 0 only)
+  LatencyHistogram ack_us;                 // from the call to its reply
+  LatencyHistogram schedule_us;            // from the scheduled send time to the reply (rate > 0 only)
 };
 
 std::string CodeName(grpc::StatusCode code) {
   switch (code) {
-    case grpc::StatusCode::CANCELLED: return "CANCELLED";
-    case grpc::StatusCode::UNKNOWN: return "UNKNOWN";
-    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED: return "ABORTED";
-    case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
-    case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
-    case grpc::StatusCode::INTERNAL: return "INTERNAL";
-    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
-    case grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
-    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
-    default: return "CODE_" + std::to_string(static_cast<int>(code));
+    case grpc::StatusCode::CANCELLED:
+      return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN:
+      return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED:
+      return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL:
+      return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    default:
+      return "CODE_" + std::to_string(static_cast<int>(code));
   }
 }
 
@@ -217,7 +253,8 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {
 
 uint64_t UnixNanos() {
   return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
 }
 
 void Sender(const Options& o, int index, Clock::time_point start, Clock::time_point end,
@@ -239,7 +276,8 @@ void Sender(const Options& o, int index, Clock::time_point start, Clock::time_po
     if (o.max_requests != 0 && n >= o.max_requests) break;
     Clock::time_point scheduled = Clock::now();
     if (interval_s > 0) {
-      scheduled = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(interval_s * static_cast<double>(n)));
+      scheduled = start + std::chrono::duration_cast<Clock::duration>(
+                              std::chrono::duration<double>(interval_s * static_cast<double>(n)));
       if (scheduled >= end) break;
     } else if (scheduled >= end) {
       break;
@@ -260,7 +298,8 @@ void Sender(const Options& o, int index, Clock::time_point start, Clock::time_po
       stats.spans_rejected += rejected;
       stats.spans_acked += spans - std::min<uint64_t>(spans, rejected);
       if (rejected > 0) ++stats.errors["partial_success: " + response.partial_success().error_message().substr(0, 120)];
-      stats.ack_us.Record(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count()));
+      stats.ack_us.Record(
+          static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count()));
       if (interval_s > 0) {
         stats.schedule_us.Record(
             static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(t1 - scheduled).count()));
@@ -279,9 +318,15 @@ std::string JsonEscape(const std::string& s) {
   std::string out;
   for (const char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -301,19 +346,24 @@ void Report(const Options& o, const ThreadStats& total, double elapsed_s) {
   const double spans_per_s = elapsed_s > 0 ? static_cast<double>(total.spans_acked) / elapsed_s : 0.0;
   const auto& h = total.ack_us;
   if (o.json) {
-    std::printf("{\"target\":\"%s\",\"project\":\"%s\",\"rate\":%.0f,\"duration_s\":%.3f,\"elapsed_s\":%.3f,"
-                "\"concurrency\":%d,\"spans_per_request\":%zu,"
-                "\"requests\":{\"ok\":%" PRIu64 ",\"failed\":%" PRIu64 "},"
-                "\"spans\":{\"sent\":%" PRIu64 ",\"acked\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"failed\":%" PRIu64
-                ",\"llm\":%" PRIu64 ",\"large\":%" PRIu64 "},"
-                "\"bytes_sent\":%" PRIu64 ",\"spans_per_second\":%.1f,"
-                "\"ack_latency_ms\":{\"count\":%" PRIu64 ",\"mean\":%.3f,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,"
-                "\"p999\":%.3f,\"max\":%.3f}",
-                JsonEscape(o.target).c_str(), JsonEscape(o.project).c_str(), o.rate, o.duration_s, elapsed_s,
-                o.concurrency, o.spans_per_request, total.requests_ok, total.requests_failed, total.spans_sent,
-                total.spans_acked, total.spans_rejected, total.spans_failed, total.llm_spans, total.large_spans,
-                total.bytes_sent, spans_per_s, h.count(), h.Mean() / 1000.0, Ms(h.Percentile(50)),
-                Ms(h.Percentile(90)), Ms(h.Percentile(99)), Ms(h.Percentile(99.9)), Ms(h.max()));
+    std::printf(
+        "{\"target\":\"%s\",\"project\":\"%s\",\"rate\":%.0f,\"duration_s\":%.3f,\"elapsed_s\":%.3f,"
+        "\"concurrency\":%d,\"spans_per_request\":%zu,"
+        "\"requests\":{\"ok\":%" PRIu64 ",\"failed\":%" PRIu64
+        "},"
+        "\"spans\":{\"sent\":%" PRIu64 ",\"acked\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"failed\":%" PRIu64
+        ",\"llm\":%" PRIu64 ",\"large\":%" PRIu64
+        "},"
+        "\"bytes_sent\":%" PRIu64
+        ",\"spans_per_second\":%.1f,"
+        "\"ack_latency_ms\":{\"count\":%" PRIu64
+        ",\"mean\":%.3f,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,"
+        "\"p999\":%.3f,\"max\":%.3f}",
+        JsonEscape(o.target).c_str(), JsonEscape(o.project).c_str(), o.rate, o.duration_s, elapsed_s, o.concurrency,
+        o.spans_per_request, total.requests_ok, total.requests_failed, total.spans_sent, total.spans_acked,
+        total.spans_rejected, total.spans_failed, total.llm_spans, total.large_spans, total.bytes_sent, spans_per_s,
+        h.count(), h.Mean() / 1000.0, Ms(h.Percentile(50)), Ms(h.Percentile(90)), Ms(h.Percentile(99)),
+        Ms(h.Percentile(99.9)), Ms(h.max()));
     if (o.rate > 0) {
       const auto& s = total.schedule_us;
       std::printf(",\"latency_from_schedule_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f}",
@@ -329,8 +379,9 @@ void Report(const Options& o, const ThreadStats& total, double elapsed_s) {
     return;
   }
   std::printf("osprey-loadgen: target=%s project=%s rate=%s duration=%.0fs concurrency=%d spans/request=%zu\n",
-              o.target.c_str(), o.project.c_str(), o.rate > 0 ? (std::to_string(static_cast<uint64_t>(o.rate)) + " spans/s").c_str() : "max",
-              o.duration_s, o.concurrency, o.spans_per_request);
+              o.target.c_str(), o.project.c_str(),
+              o.rate > 0 ? (std::to_string(static_cast<uint64_t>(o.rate)) + " spans/s").c_str() : "max", o.duration_s,
+              o.concurrency, o.spans_per_request);
   std::printf("requests: %" PRIu64 " ok, %" PRIu64 " failed; %.1f MiB sent in %.2f s\n", total.requests_ok,
               total.requests_failed, static_cast<double>(total.bytes_sent) / (1 << 20), elapsed_s);
   std::printf("spans:    %" PRIu64 " sent, %" PRIu64 " acked, %" PRIu64 " rejected, %" PRIu64 " failed (%" PRIu64
@@ -370,7 +421,8 @@ int Main(int argc, char** argv) {
   const auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration_s));
   std::vector<std::thread> threads;
   for (int i = 0; i < o.concurrency; ++i) {
-    threads.emplace_back(Sender, std::cref(o), i, start, end, std::ref(next_request), std::ref(stats[static_cast<size_t>(i)]));
+    threads.emplace_back(Sender, std::cref(o), i, start, end, std::ref(next_request),
+                         std::ref(stats[static_cast<size_t>(i)]));
   }
   for (auto& t : threads) t.join();
   const double elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();

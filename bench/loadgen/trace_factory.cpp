@@ -81,7 +81,8 @@ void TraceFactory::Fill(size_t spans, uint64_t now_unix_nanos,
     const size_t trace_len = 5 + rng_() % 6;  // 5..10
     const std::string trace_id = RandomBytes(16);
     const std::string root_id = RandomBytes(8);
-    const std::string session = "loadgen-session-" + std::to_string(rng_() % 1000) + "-" + std::to_string(session_counter_++ % 7);
+    const std::string session =
+        "loadgen-session-" + std::to_string(rng_() % 1000) + "-" + std::to_string(session_counter_++ % 7);
     const std::string user = "user-" + std::to_string(rng_() % 500);
     uint64_t t = now_unix_nanos - 2'000'000'000ull;  // the trace started ~2 s ago
     const uint64_t trace_start = t;
@@ -140,7 +141,8 @@ void TraceFactory::Fill(size_t spans, uint64_t now_unix_nanos,
         AddString(span, "llm.input_messages.1.message.content", Text(420));
         AddString(span, "llm.output_messages.0.message.role", "assistant");
         AddString(span, "llm.output_messages.0.message.content", Text(380));
-        AddString(span, "llm.output_messages.0.message.tool_calls.0.tool_call.id", "call_" + std::to_string(rng_() % 1000000));
+        AddString(span, "llm.output_messages.0.message.tool_calls.0.tool_call.id",
+                  "call_" + std::to_string(rng_() % 1000000));
         AddString(span, "llm.output_messages.0.message.tool_calls.0.tool_call.function.name", "get_weather");
         AddString(span, "llm.output_messages.0.message.tool_calls.0.tool_call.function.arguments",
                   R"({"city":"Paris","unit":"celsius"})");

@@ -110,8 +110,8 @@ int Run(int argc, char** argv) {
     std::cerr << "osprey: " << targets.status().message() << "\n";
     return 2;
   }
-  auto loaded = flags.config_path.empty() ? osprey::config::LoadFromString("")
-                                          : osprey::config::LoadFromFile(flags.config_path);
+  auto loaded =
+      flags.config_path.empty() ? osprey::config::LoadFromString("") : osprey::config::LoadFromFile(flags.config_path);
   if (!loaded.ok()) {
     std::cerr << "osprey: " << loaded.status().message() << "\n";
     return 2;
@@ -145,7 +145,8 @@ int Run(int argc, char** argv) {
   sqlite.read_connections = config.store.sqlite.read_connections;
   auto store = osprey::store::OpenSqliteStore(sqlite);
   if (!store.ok()) {
-    osprey::log::Error("cannot open the store", {{"path", sqlite.path}, {"error", std::string(store.status().message())}});
+    osprey::log::Error("cannot open the store",
+                       {{"path", sqlite.path}, {"error", std::string(store.status().message())}});
     return 1;
   }
   osprey::bus::InProcessBusConfig bus_config;
@@ -173,7 +174,7 @@ int Run(int argc, char** argv) {
       if (ingest) ingest->RegisterRoutes(router);  // POST /v1/traces on 6006, as Phoenix serves it
     };
     query = runtime.Add(std::make_unique<osprey::query::QueryModule>(config.query, **store, &metrics,
-                                                                      config.ingest.max_request_bytes, gateway_routes));
+                                                                     config.ingest.max_request_bytes, gateway_routes));
   }
   osprey::ingest::IngestModule* ingest_module = ingest ? runtime.Add(std::move(ingest)) : nullptr;
 

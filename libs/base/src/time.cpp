@@ -126,7 +126,8 @@ std::optional<int64_t> ParseIsoTime(std::string_view s) {
 
 uint64_t NowUnixNanos() {
   return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
 }
 
 }  // namespace osprey::base

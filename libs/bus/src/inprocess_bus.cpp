@@ -1,5 +1,7 @@
 #include "osprey/bus/inprocess_bus.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -8,8 +10,6 @@
 #include <map>
 #include <mutex>
 #include <thread>
-
-#include <pthread.h>
 
 #include "absl/strings/str_cat.h"
 #include "osprey/base/status.hpp"
@@ -45,7 +45,7 @@ struct Partition {
 struct Topic {
   TopicSpec spec;
   std::vector<Partition> partitions;
-  size_t bytes = 0;  // payload bytes queued or in flight
+  size_t bytes = 0;   // payload bytes queued or in flight
   std::string group;  // the consumer group reading this topic, once one exists
 };
 
@@ -73,8 +73,10 @@ class InProcessBus final : public Bus {
  public:
   InProcessBus(const InProcessBusConfig& config, metrics::Registry* metrics) : config_(config) {
     if (metrics != nullptr) {
-      queued_bytes_ = &metrics->GetGauge("osprey_bus_queued_bytes", "Payload bytes queued or in flight in the in-process bus");
-      published_ = &metrics->GetCounter("osprey_bus_published_messages_total", "Messages accepted by the in-process bus");
+      queued_bytes_ =
+          &metrics->GetGauge("osprey_bus_queued_bytes", "Payload bytes queued or in flight in the in-process bus");
+      published_ =
+          &metrics->GetCounter("osprey_bus_published_messages_total", "Messages accepted by the in-process bus");
       refused_ = &metrics->GetCounter("osprey_bus_refused_messages_total",
                                       "Messages refused because the in-process bus was at capacity");
       redelivered_ = &metrics->GetCounter("osprey_bus_redelivered_messages_total",
@@ -86,7 +88,8 @@ class InProcessBus final : public Bus {
   ~InProcessBus() override { Shutdown(); }
 
   absl::Status CreateTopic(const TopicSpec& spec) override {
-    if (spec.name.empty() || spec.partitions < 1) return absl::InvalidArgumentError("topic needs a name and partitions >= 1");
+    if (spec.name.empty() || spec.partitions < 1)
+      return absl::InvalidArgumentError("topic needs a name and partitions >= 1");
     std::lock_guard<std::mutex> lock(mu_);
     auto& topic = topics_[spec.name];
     if (topic.partitions.empty()) {
@@ -150,10 +153,10 @@ class InProcessBus final : public Bus {
         const Topic& t = topics_[name];
         if (t.bytes + bytes > config_.capacity_bytes) {
           if (refused_) refused_->Inc(static_cast<double>(messages.size()));
-          return base::Retryable(absl::StatusCode::kResourceExhausted,
-                                 absl::StrCat("bus at capacity (", t.bytes, " of ", config_.capacity_bytes,
-                                              " bytes queued); retry later"),
-                                 std::chrono::milliseconds(1000));
+          return base::Retryable(
+              absl::StatusCode::kResourceExhausted,
+              absl::StrCat("bus at capacity (", t.bytes, " of ", config_.capacity_bytes, " bytes queued); retry later"),
+              std::chrono::milliseconds(1000));
         }
       }
       size_t total = 0;
@@ -189,7 +192,8 @@ class InProcessBus final : public Bus {
     if (stop.load() || shutdown_) return false;
     if (cfg.max_wait.count() > 0) {
       // Let concurrent publishers add to this batch: fewer, larger transactions downstream.
-      cv_.wait_for(lock, cfg.max_wait, [&] { return stop.load() || shutdown_ || PendingMessages(cfg.topic) >= cfg.max_batch_messages; });
+      cv_.wait_for(lock, cfg.max_wait,
+                   [&] { return stop.load() || shutdown_ || PendingMessages(cfg.topic) >= cfg.max_batch_messages; });
       if (stop.load() || shutdown_) return false;
     }
     Topic& t = topics_[cfg.topic];
@@ -251,9 +255,8 @@ class InProcessBus final : public Bus {
     auto it = topics_.find(cfg.topic);
     if (it == topics_.end()) return absl::NotFoundError(absl::StrCat("unknown topic ", cfg.topic));
     if (!it->second.group.empty() && it->second.group != cfg.group) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("the in-process bus supports one consumer group per topic; ", cfg.topic, " is read by ",
-                       it->second.group));
+      return absl::FailedPreconditionError(absl::StrCat("the in-process bus supports one consumer group per topic; ",
+                                                        cfg.topic, " is read by ", it->second.group));
     }
     it->second.group = cfg.group;
     return absl::OkStatus();

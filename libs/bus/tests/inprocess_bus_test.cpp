@@ -1,7 +1,6 @@
 #include "osprey/bus/inprocess_bus.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <future>
 #include <thread>
 
@@ -33,9 +32,11 @@ TEST_CASE("in-process bus: a permanent handler error fails the publisher instead
   auto b = osprey::bus::NewInProcessBus({}, &metrics);
   REQUIRE(b->CreateTopic({"t", 1, 1024}).ok());
   auto consumer = *b->NewConsumer({"g", "t"});
-  REQUIRE(consumer->Start([](std::vector<osprey::bus::Delivery>&) {
-                    return osprey::base::Permanent(absl::StatusCode::kInvalidArgument, "undecodable payload");
-                  }).ok());
+  REQUIRE(consumer
+              ->Start([](std::vector<osprey::bus::Delivery>&) {
+                return osprey::base::Permanent(absl::StatusCode::kInvalidArgument, "undecodable payload");
+              })
+              .ok());
   auto st = b->NewProducer()->Publish({{"t", "k", "garbage"}}, 5s);
   consumer->Stop();
   CHECK(st.code() == absl::StatusCode::kInvalidArgument);
@@ -52,10 +53,12 @@ TEST_CASE("in-process bus: a publisher that times out gets a retryable error and
   CHECK(osprey::base::IsRetryable(st));
   std::promise<std::string> got;
   auto consumer = *b->NewConsumer({"g", "t"});
-  REQUIRE(consumer->Start([&](std::vector<osprey::bus::Delivery>& batch) {
-                    got.set_value(batch.at(0).payload);
-                    return absl::OkStatus();
-                  }).ok());
+  REQUIRE(consumer
+              ->Start([&](std::vector<osprey::bus::Delivery>& batch) {
+                got.set_value(batch.at(0).payload);
+                return absl::OkStatus();
+              })
+              .ok());
   CHECK(got.get_future().get() == "v");
   consumer->Stop();
 }

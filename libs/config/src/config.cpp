@@ -63,9 +63,7 @@ class Section final {
   std::set<std::string> seen_;
 };
 
-absl::Status Finish(Section& s) {
-  return s.CheckNoUnknownKeys();
-}
+absl::Status Finish(Section& s) { return s.CheckNoUnknownKeys(); }
 
 absl::Status ParseLog(Section s, LogConfig& c) {
   OSPREY_RETURN_IF_ERROR(s.CheckIsMap());

@@ -68,7 +68,8 @@ TEST_CASE("wrong value types name the field") {
 TEST_CASE("environment references are expanded") {
   ::setenv("OSPREY_TEST_DIR", "/srv/osprey", 1);
   ::unsetenv("OSPREY_TEST_UNSET");
-  auto c = LoadFromString("data_dir: ${env:OSPREY_TEST_DIR}\nquery: {listen: \"${env:OSPREY_TEST_UNSET:-127.0.0.1:7000}\"}\n");
+  auto c = LoadFromString(
+      "data_dir: ${env:OSPREY_TEST_DIR}\nquery: {listen: \"${env:OSPREY_TEST_UNSET:-127.0.0.1:7000}\"}\n");
   REQUIRE(c.ok());
   CHECK(c->data_dir == "/srv/osprey");
   CHECK(c->query.listen == "127.0.0.1:7000");

@@ -1,3 +1,5 @@
+#include "osprey/http/server.hpp"
+
 #include <pthread.h>
 
 #include <algorithm>
@@ -20,7 +22,6 @@
 #include <mutex>
 #include <thread>
 
-#include "osprey/http/server.hpp"
 #include "osprey/metrics/metrics.hpp"
 
 namespace osprey::http {
@@ -159,10 +160,18 @@ struct Shared {
   void Count(Reject reason) const {
     metrics::Counter* counter = nullptr;
     switch (reason) {
-      case Reject::kTooLarge: counter = metrics.too_large; break;
-      case Reject::kBadEncoding: counter = metrics.bad_encoding; break;
-      case Reject::kMalformed: counter = metrics.malformed; break;
-      case Reject::kOverloaded: counter = metrics.overloaded; break;
+      case Reject::kTooLarge:
+        counter = metrics.too_large;
+        break;
+      case Reject::kBadEncoding:
+        counter = metrics.bad_encoding;
+        break;
+      case Reject::kMalformed:
+        counter = metrics.malformed;
+        break;
+      case Reject::kOverloaded:
+        counter = metrics.overloaded;
+        break;
     }
     if (counter != nullptr) counter->Inc();
   }
@@ -219,7 +228,9 @@ class Session final : public std::enable_shared_from_this<Session> {
     if (!ec) remote_ = remote.address().to_string() + ":" + std::to_string(remote.port());
   }
 
-  void Run() { net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); }); }
+  void Run() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+  }
 
  private:
   void ReadHeader() {
@@ -341,9 +352,8 @@ class Session final : public std::enable_shared_from_this<Session> {
     auto job = [self = shared_from_this(), request = std::move(request)]() mutable {
       Response response = Handle(*self->shared_, request);
       if (self->shared_->metrics.inflight != nullptr) self->shared_->metrics.inflight->Add(-1);
-      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
-        self->Write(std::move(response), true);
-      });
+      net::post(self->stream_.get_executor(),
+                [self, response = std::move(response)]() mutable { self->Write(std::move(response), true); });
     };
     if (!shared_->pool->TryPost(std::move(job))) {
       if (shared_->metrics.inflight != nullptr) shared_->metrics.inflight->Add(-1);
@@ -535,9 +545,9 @@ class Server::Impl {
                                           "Time from a request's headers to its response written.",
                                           metrics::LatencyBuckets(), {"server"})
                         .With({name});
-      auto& rejected = registry->CounterFamily("osprey_http_rejected_total",
-                                               "HTTP requests refused before reaching a handler, by reason.",
-                                               {"server", "reason"});
+      auto& rejected =
+          registry->CounterFamily("osprey_http_rejected_total",
+                                  "HTTP requests refused before reaching a handler, by reason.", {"server", "reason"});
       m.too_large = &rejected.With({name, "too_large"});
       m.bad_encoding = &rejected.With({name, "bad_encoding"});
       m.malformed = &rejected.With({name, "malformed"});

@@ -1,7 +1,7 @@
+#include "osprey/http/json.hpp"
+
 #include <catch2/catch.hpp>
 #include <limits>
-
-#include "osprey/http/json.hpp"
 
 namespace osprey::http {
 namespace {

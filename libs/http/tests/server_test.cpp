@@ -451,10 +451,9 @@ TEST_CASE("Server records request metrics", "[http][server]") {
   REQUIRE(t.Get("/fast").ok());
   CHECK(t.Requests("GET", "200") == 2);
   CHECK(t.Requests("GET", "404") == 1);
-  auto& histogram = t.registry
-                        .HistogramFamily("osprey_http_request_duration_seconds", "", metrics::LatencyBuckets(),
-                                         {"server"})
-                        .With({"test"});
+  auto& histogram =
+      t.registry.HistogramFamily("osprey_http_request_duration_seconds", "", metrics::LatencyBuckets(), {"server"})
+          .With({"test"});
   CHECK(histogram.Snap().count == 3);
   CHECK(t.InFlight() == 0);
 }

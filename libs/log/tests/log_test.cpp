@@ -146,15 +146,17 @@ TEST_CASE("Valid UTF-8 passes through unchanged") {
 
 TEST_CASE("Invalid UTF-8 becomes U+FFFD, one per maximal ill-formed subpart") {
   const std::string r = "\xef\xbf\xbd";
-  CHECK(StringField("a\xff" "b") == "a" + r + "b");                 // never a lead byte
-  CHECK(StringField("\x80x") == r + "x");                           // stray continuation
-  CHECK(StringField("\xe2\x82") == r);                              // truncated at the end
-  CHECK(StringField("\xe2\x82x") == r + "x");                       // truncated mid-string
-  CHECK(StringField("\xc0\xaf") == r + r);                          // overlong lead, then stray
-  CHECK(StringField("\xe0\x80\xaf") == r + r + r);                  // overlong three-byte form
-  CHECK(StringField("\xed\xa0\x80") == r + r + r);                  // UTF-16 surrogate
-  CHECK(StringField("\xf4\x90\x80\x80") == r + r + r + r);          // past U+10FFFF
-  CHECK(StringField("\xf0\x9f\x98" "\xc3\xa9") == r + "\xc3\xa9");  // truncated, then valid
+  CHECK(StringField("a\xff"
+                    "b") == "a" + r + "b");                 // never a lead byte
+  CHECK(StringField("\x80x") == r + "x");                   // stray continuation
+  CHECK(StringField("\xe2\x82") == r);                      // truncated at the end
+  CHECK(StringField("\xe2\x82x") == r + "x");               // truncated mid-string
+  CHECK(StringField("\xc0\xaf") == r + r);                  // overlong lead, then stray
+  CHECK(StringField("\xe0\x80\xaf") == r + r + r);          // overlong three-byte form
+  CHECK(StringField("\xed\xa0\x80") == r + r + r);          // UTF-16 surrogate
+  CHECK(StringField("\xf4\x90\x80\x80") == r + r + r + r);  // past U+10FFFF
+  CHECK(StringField("\xf0\x9f\x98"
+                    "\xc3\xa9") == r + "\xc3\xa9");  // truncated, then valid
   // Keys and the message are sanitized too.
   auto doc = ParseLine(Format(Level::kInfo, "m\xfe", {{"k\xfe", 1}}));
   CHECK(std::string(doc["msg"].GetString()) == "m" + r);

@@ -297,7 +297,9 @@ TEST_CASE("A labelled family without children still declares itself") {
 }
 
 TEST_CASE("Label values and help text are escaped") {
-  CHECK(EscapeLabelValue(R"(a\b"c)" "\n" "d") == R"(a\\b\"c\nd)");
+  CHECK(EscapeLabelValue(R"(a\b"c)"
+                         "\n"
+                         "d") == R"(a\\b\"c\nd)");
   CHECK(EscapeLabelValue("plain é") == "plain é");
   Registry registry;
   registry.CounterFamily("osprey_esc_total", "line one\nback\\slash \"quoted\"", {"v"}).With({"x\"y\\z\nw"}).Inc();
@@ -480,10 +482,10 @@ TEST_CASE("Every rendered line matches the exposition grammar") {
 }
 
 TEST_CASE("The validator rejects malformed exposition text") {
-  CHECK_FALSE(Validate("# TYPE a counter\na 1\n").empty());                                      // TYPE w/o HELP
-  CHECK_FALSE(Validate("# HELP a x\n# TYPE a counter\na{b=\"c} 1\n").empty());                    // unterminated
-  CHECK_FALSE(Validate("# HELP a x\n# TYPE a counter\na{b=\"\\t\"} 1\n").empty());                // bad escape
-  CHECK_FALSE(Validate("# HELP a x\n# TYPE a counter\na one\n").empty());                         // bad value
+  CHECK_FALSE(Validate("# TYPE a counter\na 1\n").empty());                                             // TYPE w/o HELP
+  CHECK_FALSE(Validate("# HELP a x\n# TYPE a counter\na{b=\"c} 1\n").empty());                          // unterminated
+  CHECK_FALSE(Validate("# HELP a x\n# TYPE a counter\na{b=\"\\t\"} 1\n").empty());                      // bad escape
+  CHECK_FALSE(Validate("# HELP a x\n# TYPE a counter\na one\n").empty());                               // bad value
   CHECK_FALSE(Validate("# HELP b x\n# TYPE b gauge\nb 1\n# HELP a x\n# TYPE a gauge\na 1\n").empty());  // order
   CHECK_FALSE(Validate("# HELP h x\n# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\n"
                        "h_sum 1\nh_count 1\n")

@@ -23,14 +23,11 @@ rapidjson::Value MakeString(std::string_view text, Allocator& allocator) {
   return rapidjson::Value(text.data(), static_cast<rapidjson::SizeType>(text.size()), allocator);
 }
 
-absl::Status Invalid(std::string_view message) {
-  return base::Permanent(absl::StatusCode::kInvalidArgument, message);
-}
+absl::Status Invalid(std::string_view message) { return base::Permanent(absl::StatusCode::kInvalidArgument, message); }
 
 std::string AtPath(const std::string& path) { return path.empty() ? std::string() : " at " + path; }
 
-absl::Status Convert(const AnyValue& any, int depth, std::string* path, Allocator& allocator,
-                     rapidjson::Value* out) {
+absl::Status Convert(const AnyValue& any, int depth, std::string* path, Allocator& allocator, rapidjson::Value* out) {
   if (depth > kMaxDepth) {
     return Invalid("value nests deeper than " + std::to_string(kMaxDepth) + " levels");
   }
@@ -314,12 +311,23 @@ void LoadJsonStrings(FlatAttributes* attributes, Allocator& allocator) {
     bool truthy;
     switch (parsed.GetType()) {
       case rapidjson::kNullType:
-      case rapidjson::kFalseType: truthy = false; break;
-      case rapidjson::kStringType: truthy = parsed.GetStringLength() > 0; break;
-      case rapidjson::kNumberType: truthy = parsed.IsInt64() ? parsed.GetInt64() != 0 : parsed.GetDouble() != 0; break;
-      case rapidjson::kArrayType: truthy = !parsed.Empty(); break;
-      case rapidjson::kObjectType: truthy = parsed.MemberCount() > 0; break;
-      default: truthy = true;
+      case rapidjson::kFalseType:
+        truthy = false;
+        break;
+      case rapidjson::kStringType:
+        truthy = parsed.GetStringLength() > 0;
+        break;
+      case rapidjson::kNumberType:
+        truthy = parsed.IsInt64() ? parsed.GetInt64() != 0 : parsed.GetDouble() != 0;
+        break;
+      case rapidjson::kArrayType:
+        truthy = !parsed.Empty();
+        break;
+      case rapidjson::kObjectType:
+        truthy = parsed.MemberCount() > 0;
+        break;
+      default:
+        truthy = true;
     }
     if (truthy) {
       entry.value = std::move(parsed);
@@ -405,7 +413,9 @@ bool CoerceInt(const rapidjson::Value& value, int64_t* out) {
   }
   if (!value.IsString()) return false;
   std::string_view text = View(value);
-  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  const auto is_space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  };
   while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
   while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
   bool negative = false;

@@ -36,9 +36,8 @@ class Decoder final {
     if (!root.IsObject()) return Error("expected a JSON object at the top level");
     for (const auto& m : root.GetObject()) {
       if (Name(m.name) != "resourceSpans") continue;
-      OSPREY_RETURN_IF_ERROR(Array(m.value, "resourceSpans", [&](const Json& item) {
-        return ResourceSpans(item, out->add_resource_spans());
-      }));
+      OSPREY_RETURN_IF_ERROR(Array(m.value, "resourceSpans",
+                                   [&](const Json& item) { return ResourceSpans(item, out->add_resource_spans()); }));
     }
     return absl::OkStatus();
   }
@@ -138,8 +137,7 @@ class Decoder final {
       return Error("expected an integer (number or decimal string)" + range);
     }
     if (*magnitude == 0) *negative = false;
-    const bool out_of_range =
-        *negative ? (min >= 0 || *magnitude > 0 - static_cast<uint64_t>(min)) : *magnitude > max;
+    const bool out_of_range = *negative ? (min >= 0 || *magnitude > 0 - static_cast<uint64_t>(min)) : *magnitude > max;
     if (out_of_range) return Error("integer out of range" + range);
     return absl::OkStatus();
   }
@@ -206,8 +204,8 @@ class Decoder final {
     return absl::OkStatus();
   }
 
-  absl::Status KeyValues(const Json& value, std::string_view key,
-                         google::protobuf::RepeatedPtrField<KeyValue>* out, int depth) {
+  absl::Status KeyValues(const Json& value, std::string_view key, google::protobuf::RepeatedPtrField<KeyValue>* out,
+                         int depth) {
     return Array(value, key, [&](const Json& item) { return KeyValueItem(item, out->Add(), depth); });
   }
 
@@ -218,7 +216,8 @@ class Decoder final {
       if (name == "key") {
         OSPREY_RETURN_IF_ERROR(String(m.value, "key", out->mutable_key()));
       } else if (name == "value") {
-        OSPREY_RETURN_IF_ERROR(Object(m.value, "value", [&](const Json& v) { return Value(v, out->mutable_value(), depth); }));
+        OSPREY_RETURN_IF_ERROR(
+            Object(m.value, "value", [&](const Json& v) { return Value(v, out->mutable_value(), depth); }));
       }
     }
     return absl::OkStatus();

@@ -134,13 +134,20 @@ class GenAi final {
         std::string_view name, provider, system;
       };
       static constexpr Mapping kProviders[] = {
-          {"openai", "openai", "openai"},          {"anthropic", "anthropic", "anthropic"},
-          {"cohere", "cohere", "cohere"},          {"mistral_ai", "mistralai", "mistralai"},
-          {"deepseek", "deepseek", ""},            {"groq", "groq", ""},
-          {"perplexity", "perplexity", ""},        {"x_ai", "xai", ""},
-          {"azure.ai.openai", "azure", "openai"},  {"azure.ai.inference", "azure", ""},
-          {"aws.bedrock", "aws", ""},              {"gcp.vertex_ai", "google", "vertexai"},
-          {"gcp.gen_ai", "google", ""},            {"gcp.gemini", "google", ""},
+          {"openai", "openai", "openai"},
+          {"anthropic", "anthropic", "anthropic"},
+          {"cohere", "cohere", "cohere"},
+          {"mistral_ai", "mistralai", "mistralai"},
+          {"deepseek", "deepseek", ""},
+          {"groq", "groq", ""},
+          {"perplexity", "perplexity", ""},
+          {"x_ai", "xai", ""},
+          {"azure.ai.openai", "azure", "openai"},
+          {"azure.ai.inference", "azure", ""},
+          {"aws.bedrock", "aws", ""},
+          {"gcp.vertex_ai", "google", "vertexai"},
+          {"gcp.gen_ai", "google", ""},
+          {"gcp.gemini", "google", ""},
       };
       bool known = false;
       for (const auto& m : kProviders) {
@@ -296,9 +303,10 @@ class GenAi final {
             url = std::string(View(*Member(part, "uri")));
           } else {
             const auto* mime = Member(part, "mime_type");
-            url = "data:" + (mime != nullptr && mime->IsString() && mime->GetStringLength() > 0
-                                 ? std::string(View(*mime))
-                                 : std::string("application/octet-stream")) +
+            url = "data:" +
+                  (mime != nullptr && mime->IsString() && mime->GetStringLength() > 0
+                       ? std::string(View(*mime))
+                       : std::string("application/octet-stream")) +
                   ";base64," + std::string(View(*Member(part, "content")));
           }
           if (!url.empty()) SetStr(content_prefix + ".image.image.url", url);
@@ -313,7 +321,8 @@ class GenAi final {
       if (auto id = NonEmptyStr(Member(call, "id"))) SetStr(call_prefix + ".id", *id);
       SetStr(call_prefix + ".function.name", View(*Member(call, "name")));
       const auto* arguments = Member(call, "arguments");
-      if (arguments != nullptr && !arguments->IsNull()) SetStr(call_prefix + ".function.arguments", AsString(*arguments));
+      if (arguments != nullptr && !arguments->IsNull())
+        SetStr(call_prefix + ".function.arguments", AsString(*arguments));
     }
   }
 
@@ -338,8 +347,7 @@ class GenAi final {
       size_t index = output ? 0 : next_input;
       for (const auto& message : list.GetArray()) {
         FlattenMessage(*Member(message, "role"), Member(message, "name"),
-                       output ? Member(message, "finish_reason") : nullptr, *Member(message, "parts"), prefix,
-                       index++);
+                       output ? Member(message, "finish_reason") : nullptr, *Member(message, "parts"), prefix, index++);
       }
     }
   }

@@ -24,8 +24,8 @@ using OtlpSpan = opentelemetry::proto::trace::v1::Span;
 
 constexpr std::string_view kProjectAttribute = "openinference.project.name";
 constexpr size_t kMaxReasonsInMessage = 3;
-constexpr std::array<std::string_view, 11> kSpanKinds = {"TOOL",     "CHAIN",     "LLM",       "PROMPT",
-                                                         "RETRIEVER", "EMBEDDING", "AGENT",     "RERANKER",
+constexpr std::array<std::string_view, 11> kSpanKinds = {"TOOL",      "CHAIN",     "LLM",    "PROMPT",
+                                                         "RETRIEVER", "EMBEDDING", "AGENT",  "RERANKER",
                                                          "EVALUATOR", "GUARDRAIL", "UNKNOWN"};
 
 std::string_view View(const rapidjson::Value& v) { return std::string_view(v.GetString(), v.GetStringLength()); }
@@ -64,9 +64,7 @@ absl::StatusOr<std::string> ResolveProject(const opentelemetry::proto::resource:
   return std::string(name);
 }
 
-absl::Status Reject(std::string message) {
-  return base::Permanent(absl::StatusCode::kInvalidArgument, message);
-}
+absl::Status Reject(std::string message) { return base::Permanent(absl::StatusCode::kInvalidArgument, message); }
 
 absl::Status Validate(const OtlpSpan& span) {
   if (span.trace_id().size() != 16) {
@@ -113,18 +111,21 @@ absl::StatusOr<std::string> EventsJson(const OtlpSpan& span) {
       };
       copy_if_set("exception.type");
       const rapidjson::Value* message = attributes.Find("exception.message");
-      add("exception.message", message != nullptr && internal::PyTruthy(*message) ? rapidjson::Value(*message, allocator)
-                                                                                : rapidjson::Value(""));
+      add("exception.message", message != nullptr && internal::PyTruthy(*message)
+                                   ? rapidjson::Value(*message, allocator)
+                                   : rapidjson::Value(""));
       copy_if_set("exception.escaped");
       copy_if_set("exception.stacktrace");
     } else {
       for (auto& entry : attributes.entries()) add(entry.key, std::move(entry.value));
     }
     rapidjson::Value object(rapidjson::kObjectType);
-    object.AddMember("name", rapidjson::Value(event.name().data(), static_cast<rapidjson::SizeType>(event.name().size()), allocator),
-                     allocator);
+    object.AddMember(
+        "name", rapidjson::Value(event.name().data(), static_cast<rapidjson::SizeType>(event.name().size()), allocator),
+        allocator);
     const std::string timestamp = base::FormatIsoTime(event.time_unix_nano());
-    object.AddMember("timestamp", rapidjson::Value(timestamp.data(), static_cast<rapidjson::SizeType>(timestamp.size()), allocator),
+    object.AddMember("timestamp",
+                     rapidjson::Value(timestamp.data(), static_cast<rapidjson::SizeType>(timestamp.size()), allocator),
                      allocator);
     object.AddMember("attributes", std::move(attributes_json), allocator);
     events.PushBack(std::move(object), allocator);
@@ -186,11 +187,14 @@ absl::Status NormalizeSpan(const OtlpSpan& span, const std::string& project, con
   out->set_start_time_unix_nano(span.start_time_unix_nano());
   out->set_end_time_unix_nano(span.end_time_unix_nano());
   switch (span.status().code()) {
-    case opentelemetry::proto::trace::v1::Status::STATUS_CODE_OK: out->set_status_code(model::v1::STATUS_CODE_OK); break;
+    case opentelemetry::proto::trace::v1::Status::STATUS_CODE_OK:
+      out->set_status_code(model::v1::STATUS_CODE_OK);
+      break;
     case opentelemetry::proto::trace::v1::Status::STATUS_CODE_ERROR:
       out->set_status_code(model::v1::STATUS_CODE_ERROR);
       break;
-    default: out->set_status_code(model::v1::STATUS_CODE_UNSET);
+    default:
+      out->set_status_code(model::v1::STATUS_CODE_UNSET);
   }
   out->set_status_message(span.status().message());
   out->set_attributes_json(ToJson(attributes));

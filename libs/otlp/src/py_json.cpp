@@ -36,14 +36,36 @@ void AppendPyString(std::string* out, std::string_view text, bool ensure_ascii) 
   while (i < text.size()) {
     const auto c = static_cast<unsigned char>(text[i]);
     switch (c) {
-      case '"': out->append("\\\""); ++i; continue;
-      case '\\': out->append("\\\\"); ++i; continue;
-      case '\n': out->append("\\n"); ++i; continue;
-      case '\r': out->append("\\r"); ++i; continue;
-      case '\t': out->append("\\t"); ++i; continue;
-      case '\b': out->append("\\b"); ++i; continue;
-      case '\f': out->append("\\f"); ++i; continue;
-      default: break;
+      case '"':
+        out->append("\\\"");
+        ++i;
+        continue;
+      case '\\':
+        out->append("\\\\");
+        ++i;
+        continue;
+      case '\n':
+        out->append("\\n");
+        ++i;
+        continue;
+      case '\r':
+        out->append("\\r");
+        ++i;
+        continue;
+      case '\t':
+        out->append("\\t");
+        ++i;
+        continue;
+      case '\b':
+        out->append("\\b");
+        ++i;
+        continue;
+      case '\f':
+        out->append("\\f");
+        ++i;
+        continue;
+      default:
+        break;
     }
     if (c < 0x20 || (ensure_ascii && c == 0x7F)) {
       AppendHex4(out, c);
@@ -69,9 +91,15 @@ void AppendPyString(std::string* out, std::string_view text, bool ensure_ascii) 
 
 void AppendPyJson(std::string* out, const rapidjson::Value& value, bool ensure_ascii) {
   switch (value.GetType()) {
-    case rapidjson::kNullType: out->append("null"); return;
-    case rapidjson::kFalseType: out->append("false"); return;
-    case rapidjson::kTrueType: out->append("true"); return;
+    case rapidjson::kNullType:
+      out->append("null");
+      return;
+    case rapidjson::kFalseType:
+      out->append("false");
+      return;
+    case rapidjson::kTrueType:
+      out->append("true");
+      return;
     case rapidjson::kStringType:
       AppendPyString(out, std::string_view(value.GetString(), value.GetStringLength()), ensure_ascii);
       return;
@@ -178,12 +206,20 @@ std::string PyStr(const rapidjson::Value& value) {
 bool PyTruthy(const rapidjson::Value& value) {
   switch (value.GetType()) {
     case rapidjson::kNullType:
-    case rapidjson::kFalseType: return false;
-    case rapidjson::kTrueType: return true;
-    case rapidjson::kStringType: return value.GetStringLength() > 0;
-    case rapidjson::kNumberType: return value.IsInt64() ? value.GetInt64() != 0 : value.IsUint64() ? value.GetUint64() != 0 : value.GetDouble() != 0;
-    case rapidjson::kArrayType: return !value.Empty();
-    case rapidjson::kObjectType: return value.MemberCount() > 0;
+    case rapidjson::kFalseType:
+      return false;
+    case rapidjson::kTrueType:
+      return true;
+    case rapidjson::kStringType:
+      return value.GetStringLength() > 0;
+    case rapidjson::kNumberType:
+      return value.IsInt64()    ? value.GetInt64() != 0
+             : value.IsUint64() ? value.GetUint64() != 0
+                                : value.GetDouble() != 0;
+    case rapidjson::kArrayType:
+      return !value.Empty();
+    case rapidjson::kObjectType:
+      return value.MemberCount() > 0;
   }
   return false;
 }

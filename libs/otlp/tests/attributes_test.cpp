@@ -39,8 +39,7 @@ TEST_CASE("sparse indices are compacted in index order; leading zeros normalized
   AddString(&span, "m.002.role", "b");
   AddString(&span, "m.0.role", "a");
   AddString(&span, "y.007", "seven");
-  CHECK(SameJson(AttributesOf(span),
-                 R"({"m":[{"role":"a"},{"role":"b"},{"role":"c"}],"y":{"7":"seven"}})"));
+  CHECK(SameJson(AttributesOf(span), R"({"m":[{"role":"a"},{"role":"b"},{"role":"c"}],"y":{"7":"seven"}})"));
 }
 
 TEST_CASE("empty segments vanish, unset values are skipped, the last write wins", "[attributes]") {
@@ -75,11 +74,10 @@ TEST_CASE("JSON-string keys are parsed; other strings are not", "[attributes]") 
   AddString(&span, "retrieval.documents.0.document.metadata", R"({"src": "wiki"})");
   AddString(&span, "session.metadata", "[1, 2]");
   AddString(&span, "output.value", R"({"not": "parsed"})");
-  CHECK(SameJson(AttributesOf(span),
-                 R"({"metadata":{"a":1},"llm":{"prompt_template":{"variables":{"city":"Paris"}}},)"
-                 R"("tool":{"parameters":{"type":"object"}},)"
-                 R"("retrieval":{"documents":[{"document":{"metadata":{"src":"wiki"}}}]},)"
-                 R"("session":{"metadata":[1,2]},"output":{"value":"{\"not\": \"parsed\"}"}})"));
+  CHECK(SameJson(AttributesOf(span), R"({"metadata":{"a":1},"llm":{"prompt_template":{"variables":{"city":"Paris"}}},)"
+                                     R"("tool":{"parameters":{"type":"object"}},)"
+                                     R"("retrieval":{"documents":[{"document":{"metadata":{"src":"wiki"}}}]},)"
+                                     R"("session":{"metadata":[1,2]},"output":{"value":"{\"not\": \"parsed\"}"}})"));
 }
 
 TEST_CASE("JSON-string keys: not JSON stays a string, empty JSON drops the key", "[attributes]") {

@@ -193,7 +193,7 @@ TEST_CASE("hot fields: session, user, model and previews", "[normalize]") {
   AddInt(&span, "session.id", 42);
   AddString(&span, "user.id", "u-1");
   AddString(&span, "llm.model_name", "claude");
-  AddString(&span, "input.value", "h\xc3\xa9llo w\xc3\xb6rld");  // héllo wörld
+  AddString(&span, "input.value", "h\xc3\xa9llo w\xc3\xb6rld");             // héllo wörld
   AddString(&span, "output.value", "\xf0\x9f\x98\x80\xf0\x9f\x98\x81xyz");  // two emoji then xyz
   NormalizeOptions options;
   options.preview_chars = 2;

@@ -32,14 +32,14 @@ rapidjson::Document ParseJson(std::string_view text) {
   return document;
 }
 
-bool SameJson(std::string_view actual, std::string_view expected) {
-  return ParseJson(actual) == ParseJson(expected);
-}
+bool SameJson(std::string_view actual, std::string_view expected) { return ParseJson(actual) == ParseJson(expected); }
 
 std::string SpanToJson(const model::v1::Span& span) {
   rapidjson::Document doc(rapidjson::kObjectType);
   auto& a = doc.GetAllocator();
-  const auto str = [&](const std::string& s) { return rapidjson::Value(s.c_str(), static_cast<rapidjson::SizeType>(s.size()), a); };
+  const auto str = [&](const std::string& s) {
+    return rapidjson::Value(s.c_str(), static_cast<rapidjson::SizeType>(s.size()), a);
+  };
   doc.AddMember("project_name", str(span.project_name()), a);
   doc.AddMember("trace_id", str(base::HexEncode(span.trace_id())), a);
   doc.AddMember("span_id", str(base::HexEncode(span.span_id())), a);

@@ -58,10 +58,14 @@ int main(int argc, char** argv) {
   std::string synchronous = "normal";
   std::string dir;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--batches")) batches = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--batch-size")) batch_size = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--synchronous")) synchronous = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--dir")) dir = argv[i + 1];
+    if (!std::strcmp(argv[i], "--batches"))
+      batches = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--batch-size"))
+      batch_size = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--synchronous"))
+      synchronous = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--dir"))
+      dir = argv[i + 1];
   }
   bool own_dir = dir.empty();
   if (own_dir) {

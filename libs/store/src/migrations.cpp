@@ -11,9 +11,9 @@ absl::Status ValidateMigrations(std::span<const Migration> migrations) {
   int expected = 1;
   for (const Migration& migration : migrations) {
     if (migration.version != expected) {
-      return base::Permanent(absl::StatusCode::kInternal,
-                             "migration " + std::string(migration.name) + " has version " +
-                                 std::to_string(migration.version) + ", expected " + std::to_string(expected));
+      return base::Permanent(absl::StatusCode::kInternal, "migration " + std::string(migration.name) + " has version " +
+                                                              std::to_string(migration.version) + ", expected " +
+                                                              std::to_string(expected));
     }
     ++expected;
   }

@@ -15,9 +15,9 @@
 namespace osprey::store {
 
 struct Migration {
-  int version;             // 1, 2, 3, ... without gaps
-  std::string_view name;   // from the file name, for messages
-  std::string_view sql;    // one or more statements
+  int version;            // 1, 2, 3, ... without gaps
+  std::string_view name;  // from the file name, for messages
+  std::string_view sql;   // one or more statements
 };
 
 // The embedded SQLite migrations (generated source in the build tree).

@@ -80,8 +80,8 @@ absl::StatusOr<Statement*> Connection::Cached(const std::string& sql) {
   auto it = cache_.find(sql);
   if (it != cache_.end()) return it->second.get();
   sqlite3_stmt* stmt = nullptr;
-  int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
-                              nullptr);
+  int rc =
+      sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
   if (rc != SQLITE_OK) return ErrorStatus(db_, rc, "prepare " + sql);
   auto [inserted, _] = cache_.emplace(sql, std::make_unique<Statement>(db_, stmt));
   return inserted->second.get();

@@ -512,7 +512,8 @@ void SqliteStore::RunCheckpoints() {
     lock.unlock();
     int wal_pages = 0;
     int copied = 0;
-    int rc = sqlite3_wal_checkpoint_v2(checkpointer_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages, &copied);
+    int rc =
+        sqlite3_wal_checkpoint_v2(checkpointer_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages, &copied);
     // The WAL file only rewinds after a checkpoint that caught up with the writer; under steady load
     // passive checkpoints never do. Once the file passes the bound, the checkpointer takes the writer
     // mutex (so the writer waits on a mutex, not in SQLite's sleeping busy handler) and copies the few
@@ -709,8 +710,8 @@ absl::Status SqliteStore::WriteLocked(Connection& db, const std::vector<SpanRow>
       s.BindInt(16, row.token_total);
       s.BindTextOrNull(17, span.input_preview());
       s.BindTextOrNull(18, span.output_preview());
-      s.BindTextNoCopy(19, span.attributes_json().empty() ? std::string_view("{}")
-                                                          : std::string_view(span.attributes_json()));
+      s.BindTextNoCopy(
+          19, span.attributes_json().empty() ? std::string_view("{}") : std::string_view(span.attributes_json()));
       s.BindTextNoCopy(20, span.events_json().empty() ? std::string_view("[]") : std::string_view(span.events_json()));
       OSPREY_RETURN_IF_ERROR(s.Run());
     }
@@ -1024,9 +1025,8 @@ absl::StatusOr<std::optional<SessionRecord>> SqliteStore::GetSessionBySessionId(
 
 absl::StatusOr<std::vector<TraceRecord>> SqliteStore::TracesOfSession(int64_t session_rowid) {
   OSPREY_ASSIGN_OR_RETURN(Lease db, AcquireReader());
-  OSPREY_ASSIGN_OR_RETURN(
-      Statement * stmt,
-      db->Cached(std::string("SELECT ") + kTraceColumns + " WHERE t.session_rowid = ? ORDER BY t.start_time, t.id"));
+  OSPREY_ASSIGN_OR_RETURN(Statement * stmt, db->Cached(std::string("SELECT ") + kTraceColumns +
+                                                       " WHERE t.session_rowid = ? ORDER BY t.start_time, t.id"));
   ResetGuard reset(stmt);
   stmt->BindInt(1, session_rowid);
   return ReadAll<TraceRecord>(*stmt, ReadTrace);
@@ -1062,8 +1062,7 @@ absl::StatusOr<std::optional<ProjectRecord>> SqliteStore::GetProjectById(int64_t
 
 absl::StatusOr<std::optional<ProjectRecord>> SqliteStore::GetProjectByName(const std::string& name) {
   OSPREY_ASSIGN_OR_RETURN(Lease db, AcquireReader());
-  OSPREY_ASSIGN_OR_RETURN(Statement * stmt,
-                          db->Cached(std::string("SELECT ") + kProjectColumns + " WHERE name = ?"));
+  OSPREY_ASSIGN_OR_RETURN(Statement * stmt, db->Cached(std::string("SELECT ") + kProjectColumns + " WHERE name = ?"));
   ResetGuard reset(stmt);
   stmt->BindText(1, name);
   return ReadOne<ProjectRecord>(*stmt, ReadProject);

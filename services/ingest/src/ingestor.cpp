@@ -27,8 +27,8 @@ void InflightBudget::Release(uint64_t bytes) { used_.fetch_sub(bytes); }
 Ingestor::Ingestor(const config::IngestConfig& config, bus::Producer& producer, metrics::Registry* metrics)
     : config_(config), producer_(producer), budget_(config.inflight_bytes), metrics_(metrics) {
   if (metrics_ != nullptr) {
-    inflight_bytes_ = &metrics_->GetGauge("osprey_ingest_inflight_bytes",
-                                          "Request bytes being processed or awaiting their commit");
+    inflight_bytes_ =
+        &metrics_->GetGauge("osprey_ingest_inflight_bytes", "Request bytes being processed or awaiting their commit");
   }
 }
 
@@ -49,8 +49,9 @@ void Ingestor::ReleaseBudget(uint64_t bytes) {
 
 void Ingestor::CountRefused(Transport transport, const std::string& reason) {
   if (metrics_ == nullptr) return;
-  metrics_->CounterFamily("osprey_ingest_requests_total", "OTLP export requests by transport and outcome",
-                          {"transport", "outcome"})
+  metrics_
+      ->CounterFamily("osprey_ingest_requests_total", "OTLP export requests by transport and outcome",
+                      {"transport", "outcome"})
       .With({TransportName(transport), reason})
       .Inc();
 }
@@ -107,18 +108,20 @@ ExportOutcome Ingestor::Export(const otlp::ExportRequest& request, const std::st
 
   if (metrics_ != nullptr) {
     const char* t = TransportName(transport);
-    std::string result = !outcome.status.ok()            ? (base::IsRetryable(outcome.status) ? "retryable" : "failed")
+    std::string result = !outcome.status.ok()         ? (base::IsRetryable(outcome.status) ? "retryable" : "failed")
                          : outcome.rejected_spans > 0 ? "partial"
                                                       : "ok";
-    metrics_->CounterFamily("osprey_ingest_requests_total", "OTLP export requests by transport and outcome",
-                            {"transport", "outcome"})
+    metrics_
+        ->CounterFamily("osprey_ingest_requests_total", "OTLP export requests by transport and outcome",
+                        {"transport", "outcome"})
         .With({t, result})
         .Inc();
     metrics_->CounterFamily("osprey_ingest_spans_accepted_total", "Spans acknowledged as durable", {"transport"})
         .With({t})
         .Inc(static_cast<double>(outcome.accepted_spans));
-    metrics_->CounterFamily("osprey_ingest_spans_rejected_total", "Invalid spans reported in partial_success",
-                            {"transport"})
+    metrics_
+        ->CounterFamily("osprey_ingest_spans_rejected_total", "Invalid spans reported in partial_success",
+                        {"transport"})
         .With({t})
         .Inc(static_cast<double>(outcome.rejected_spans));
     metrics_

@@ -1,9 +1,10 @@
 #include "osprey/ingest/otlp_grpc.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <climits>
 #include <condition_variable>
-#include <pthread.h>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -170,8 +171,8 @@ class OtlpGrpcServer::Impl {
     pool_ = std::make_unique<WorkerPool>(config_.worker_threads);
     service_ = std::make_unique<TraceServiceImpl>(ingestor_, *pool_, config_.max_request_bytes);
     grpc::ServerBuilder builder;
-    std::string address = absl::StrCat(config_.host.find(':') != std::string::npos ? "[" + config_.host + "]" : config_.host,
-                                       ":", config_.port);
+    std::string address = absl::StrCat(
+        config_.host.find(':') != std::string::npos ? "[" + config_.host + "]" : config_.host, ":", config_.port);
     builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound_port_);
     // gRPC's own limit is four times ours: requests between the two are refused by the handler with a
     // precise message and counted; beyond that gRPC refuses them itself (RESOURCE_EXHAUSTED, uncounted)
@@ -186,8 +187,8 @@ class OtlpGrpcServer::Impl {
       pool_->Stop();
       return absl::UnavailableError(absl::StrCat("cannot listen for OTLP/gRPC on ", address));
     }
-    log::Info("listening", {{"module", "ingest"}, {"protocol", "otlp-grpc"}, {"address", config_.host},
-                            {"port", bound_port_}});
+    log::Info("listening",
+              {{"module", "ingest"}, {"protocol", "otlp-grpc"}, {"address", config_.host}, {"port", bound_port_}});
     return absl::OkStatus();
   }
 

@@ -117,8 +117,8 @@ http::Handler MakeOtlpHttpHandler(Ingestor& ingestor) {
     Encoding encoding = EncodingOf(request, media_type);
     if (encoding == Encoding::kUnsupported) {
       ingestor.CountRefused(Transport::kHttp, "unsupported_media_type");
-      return http::Response::Text(
-          415, absl::StrCat("unsupported Content-Type '", media_type, "': use application/x-protobuf or application/json"));
+      return http::Response::Text(415, absl::StrCat("unsupported Content-Type '", media_type,
+                                                    "': use application/x-protobuf or application/json"));
     }
     // Decoded messages and normalized spans take about twice the body size.
     uint64_t charge = static_cast<uint64_t>(request.body.size()) * 2 + 1024;

@@ -41,14 +41,16 @@ TEST_CASE("ingest module serves OTLP/HTTP on its own port and on a gateway route
   REQUIRE(m.Start().ok());
   auto consumer = *b->NewConsumer({"writer", bus::kSpansTopic});
   std::atomic<int> messages{0};
-  REQUIRE(consumer->Start([&](std::vector<bus::Delivery>& batch) {
-                    messages += static_cast<int>(batch.size());
-                    return absl::OkStatus();
-                  }).ok());
+  REQUIRE(consumer
+              ->Start([&](std::vector<bus::Delivery>& batch) {
+                messages += static_cast<int>(batch.size());
+                return absl::OkStatus();
+              })
+              .ok());
   ingest::testing::ExportTraceServiceRequest req;
   ingest::testing::AddSpan(req, 1, 1);
-  auto r = http::Fetch("127.0.0.1", m.http_port(), "POST", "/v1/traces",
-                       {{"Content-Type", "application/x-protobuf"}}, req.SerializeAsString());
+  auto r = http::Fetch("127.0.0.1", m.http_port(), "POST", "/v1/traces", {{"Content-Type", "application/x-protobuf"}},
+                       req.SerializeAsString());
   REQUIRE(r.ok());
   CHECK(r->status == 200);
   CHECK(messages.load() == 1);

@@ -1,7 +1,6 @@
 #include "osprey/ingest/ingestor.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <map>
 #include <mutex>
 
@@ -24,15 +23,17 @@ struct Harness {
     producer = bus->NewProducer();
     ingestor = std::make_unique<ingest::Ingestor>(config, *producer, &metrics);
     consumer = *bus->NewConsumer({"writer", bus::kSpansTopic});
-    REQUIRE(consumer->Start([this](std::vector<bus::Delivery>& batch) {
-                      std::lock_guard<std::mutex> lock(mu);
-                      for (auto& d : batch) {
-                        bus::v1::SpanBatch sb;
-                        REQUIRE(sb.ParseFromString(d.payload));
-                        messages.push_back({d.key, sb});
-                      }
-                      return absl::OkStatus();
-                    }).ok());
+    REQUIRE(consumer
+                ->Start([this](std::vector<bus::Delivery>& batch) {
+                  std::lock_guard<std::mutex> lock(mu);
+                  for (auto& d : batch) {
+                    bus::v1::SpanBatch sb;
+                    REQUIRE(sb.ParseFromString(d.payload));
+                    messages.push_back({d.key, sb});
+                  }
+                  return absl::OkStatus();
+                })
+                .ok());
   }
   ~Harness() { consumer->Stop(); }
   config::IngestConfig config;

@@ -27,10 +27,12 @@ struct Harness {
     producer = bus->NewProducer();
     ingestor = std::make_unique<ingest::Ingestor>(config, *producer, &metrics);
     consumer = *bus->NewConsumer({"writer", bus::kSpansTopic});
-    REQUIRE(consumer->Start([this](std::vector<bus::Delivery>& batch) {
-                      delivered += static_cast<int>(batch.size());
-                      return absl::OkStatus();
-                    }).ok());
+    REQUIRE(consumer
+                ->Start([this](std::vector<bus::Delivery>& batch) {
+                  delivered += static_cast<int>(batch.size());
+                  return absl::OkStatus();
+                })
+                .ok());
     ingest::GrpcServerConfig gc;
     gc.host = "127.0.0.1";
     gc.port = 0;
@@ -99,8 +101,8 @@ TEST_CASE("a gRPC request over the size limit is RESOURCE_EXHAUSTED") {
 }
 
 TEST_CASE("retryable refusals carry RetryInfo") {
-  auto st = ingest::ToGrpcStatus(base::Retryable(absl::StatusCode::kResourceExhausted, "busy",
-                                                 std::chrono::milliseconds(1500)));
+  auto st = ingest::ToGrpcStatus(
+      base::Retryable(absl::StatusCode::kResourceExhausted, "busy", std::chrono::milliseconds(1500)));
   CHECK(st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
   google::rpc::Status details;
   REQUIRE(details.ParseFromString(st.error_details()));

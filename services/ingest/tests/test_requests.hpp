@@ -40,7 +40,8 @@ inline opentelemetry::proto::trace::v1::Span* AddSpan(ExportTraceServiceRequest&
   return span;
 }
 
-inline void AddAttribute(opentelemetry::proto::trace::v1::Span* span, const std::string& key, const std::string& value) {
+inline void AddAttribute(opentelemetry::proto::trace::v1::Span* span, const std::string& key,
+                         const std::string& value) {
   auto* kv = span->add_attributes();
   kv->set_key(key);
   kv->mutable_value()->set_string_value(value);

@@ -146,12 +146,11 @@ int ParseLimit(const http::Request& request, int default_limit, std::optional<in
     negative = digits.front() == '-';
     digits.remove_prefix(1);
   }
-  bool all_digits = !digits.empty() && std::all_of(digits.begin(), digits.end(), [](char c) {
-    return c >= '0' && c <= '9';
-  });
+  bool all_digits =
+      !digits.empty() && std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (!all_digits) {
-    issues.push_back({"limit", "int_parsing", "Input should be a valid integer, unable to parse string as an integer",
-                      *raw, ""});
+    issues.push_back(
+        {"limit", "int_parsing", "Input should be a valid integer, unable to parse string as an integer", *raw, ""});
     return default_limit;
   }
   int64_t value = 0;
@@ -164,8 +163,8 @@ int ParseLimit(const http::Request& request, int default_limit, std::optional<in
     return default_limit;
   }
   if (max && value > *max) {
-    issues.push_back({"limit", "less_than_equal", "Input should be less than or equal to " + std::to_string(*max),
-                      *raw, CtxJson("le", *max)});
+    issues.push_back({"limit", "less_than_equal", "Input should be less than or equal to " + std::to_string(*max), *raw,
+                      CtxJson("le", *max)});
     return default_limit;
   }
   // Routes without a declared maximum still page: a huge limit is served in pages of kLimitCap.
@@ -179,8 +178,8 @@ std::optional<int64_t> ParseTimeParam(const http::Request& request, std::string_
   std::optional<int64_t> ns = base::ParseIsoTime(Trim(*raw));
   if (!ns) {
     const std::string error = "input is not a valid ISO 8601 datetime";
-    issues.push_back({std::string(name), "datetime_from_date_parsing", "Input should be a valid datetime or date, " + error,
-                      *raw, CtxJson("error", error)});
+    issues.push_back({std::string(name), "datetime_from_date_parsing",
+                      "Input should be a valid datetime or date, " + error, *raw, CtxJson("error", error)});
   }
   return ns;
 }
@@ -204,7 +203,8 @@ std::string ParseLiteralParam(const http::Request& request, std::string_view nam
   if (!raw) return default_value;
   if (std::find(allowed.begin(), allowed.end(), *raw) != allowed.end()) return *raw;
   std::string expected = ExpectedList(allowed);
-  issues.push_back({std::string(name), "literal_error", "Input should be " + expected, *raw, CtxJson("expected", expected)});
+  issues.push_back(
+      {std::string(name), "literal_error", "Input should be " + expected, *raw, CtxJson("expected", expected)});
   return default_value;
 }
 

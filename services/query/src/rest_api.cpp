@@ -77,14 +77,14 @@ Parsed<http::Response> PageReply(const store::Page<T>& page, std::string_view ty
 RestApi::RestApi(store::ProjectStore& projects, store::SpanReader& spans, metrics::Registry* metrics)
     : projects_(projects), spans_(spans) {
   if (metrics != nullptr) {
-    rejected_ = &metrics->CounterFamily("osprey_query_rejected_requests_total",
-                                        "REST requests answered with an error, by route and reason.",
-                                        {"route", "reason"});
+    rejected_ =
+        &metrics->CounterFamily("osprey_query_rejected_requests_total",
+                                "REST requests answered with an error, by route and reason.", {"route", "reason"});
     requests_ = &metrics->CounterFamily("osprey_query_requests_total", "REST requests served, by route and status.",
                                         {"route", "code"});
-    latency_ = &metrics->HistogramFamily("osprey_query_request_duration_seconds",
-                                         "Time to answer a REST request, by route.", metrics::LatencyBuckets(),
-                                         {"route"});
+    latency_ =
+        &metrics->HistogramFamily("osprey_query_request_duration_seconds", "Time to answer a REST request, by route.",
+                                  metrics::LatencyBuckets(), {"route"});
   }
 }
 
@@ -95,8 +95,7 @@ void RestApi::Register(http::Router& router) {
   router.Add("GET", kTracesRoute, Instrument(kTracesRoute, &RestApi::ListTraces));
   router.Add("GET", kSessionsRoute, Instrument(kSessionsRoute, &RestApi::ListSessions));
   router.Add("GET", kSessionRoute, Instrument(kSessionRoute, &RestApi::GetSession));
-  router.Add("GET", kVersionRoute,
-             [](const http::Request&) { return http::Response::Text(200, kPhoenixVersion); });
+  router.Add("GET", kVersionRoute, [](const http::Request&) { return http::Response::Text(200, kPhoenixVersion); });
 }
 
 http::Handler RestApi::Instrument(std::string route, Reply (RestApi::*handler)(const http::Request&)) {

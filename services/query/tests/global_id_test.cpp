@@ -1,16 +1,15 @@
 #include "osprey/query/global_id.hpp"
 
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <string>
 
 #include "osprey/base/encoding.hpp"
 
-#include <catch2/catch.hpp>
-
+using osprey::base::Base64Encode;
 using osprey::query::DecodeGlobalId;
 using osprey::query::DecodeGlobalIdOfType;
 using osprey::query::EncodeGlobalId;
-using osprey::base::Base64Encode;
 
 TEST_CASE("GlobalIDs encode exactly as Phoenix's examples") {
   CHECK(EncodeGlobalId("Project", 1) == "UHJvamVjdDox");
@@ -37,12 +36,12 @@ TEST_CASE("GlobalID decoding accepts missing padding") {
 TEST_CASE("GlobalID decoding rejects what is not Type:rowid") {
   CHECK_FALSE(DecodeGlobalId("").has_value());
   CHECK_FALSE(DecodeGlobalId("not base64!").has_value());
-  CHECK_FALSE(DecodeGlobalId(Base64Encode("Project")).has_value());        // no colon
-  CHECK_FALSE(DecodeGlobalId(Base64Encode(":1")).has_value());             // empty type
-  CHECK_FALSE(DecodeGlobalId(Base64Encode("Project:")).has_value());       // empty id
-  CHECK_FALSE(DecodeGlobalId(Base64Encode("Project:-1")).has_value());     // negative
-  CHECK_FALSE(DecodeGlobalId(Base64Encode("Project:1x")).has_value());     // trailing junk
-  CHECK_FALSE(DecodeGlobalId(Base64Encode("Project: 1")).has_value());     // whitespace
+  CHECK_FALSE(DecodeGlobalId(Base64Encode("Project")).has_value());                       // no colon
+  CHECK_FALSE(DecodeGlobalId(Base64Encode(":1")).has_value());                            // empty type
+  CHECK_FALSE(DecodeGlobalId(Base64Encode("Project:")).has_value());                      // empty id
+  CHECK_FALSE(DecodeGlobalId(Base64Encode("Project:-1")).has_value());                    // negative
+  CHECK_FALSE(DecodeGlobalId(Base64Encode("Project:1x")).has_value());                    // trailing junk
+  CHECK_FALSE(DecodeGlobalId(Base64Encode("Project: 1")).has_value());                    // whitespace
   CHECK_FALSE(DecodeGlobalId(Base64Encode("Project:99999999999999999999")).has_value());  // overflow
   CHECK_FALSE(DecodeGlobalId("default").has_value());  // a project name is not a GlobalID
 }

@@ -161,8 +161,9 @@ TEST_CASE("attribute filters: split on the first colon, JSON-typed values") {
   CHECK(error("k:") == "Invalid attribute filter 'k:': the value is empty");
   CHECK(error("a..b:1") == "Invalid attribute filter 'a..b:1': the key has an empty path segment");
   for (const char* v : {"null", "[1]", "{\"a\":1}"}) {
-    CHECK(error(std::string("k:") + v) == "Invalid attribute filter 'k:" + std::string(v) +
-                                 "': the value must be a string, a number or a boolean, not null, a list or an object");
+    CHECK(error(std::string("k:") + v) ==
+          "Invalid attribute filter 'k:" + std::string(v) +
+              "': the value must be a string, a number or a boolean, not null, a list or an object");
   }
 }
 

@@ -1,7 +1,6 @@
 #include "osprey/query/rest_api.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -80,8 +79,8 @@ std::vector<SpanSpec> Seed() {
       {"alpha", kTraceA, kA2, kA1, "llm", "LLM", kT0 + kSecond, kT0 + 2 * kSecond, model::v1::STATUS_CODE_ERROR, "boom",
        "sess-1", llm_attributes, llm_events, 10, 5},
       {"alpha", kTraceA, kA3, kA1, "tool", "TOOL", kT0 + kSecond / 2, kT0 + kSecond * 7 / 10},
-      {"alpha", kTraceB, kB1, "", "llm", "LLM", kT0 + 10 * kSecond, kT0 + 11 * kSecond, model::v1::STATUS_CODE_UNSET, "",
-       "sess-1", R"({"user":{"id":12345},"session":{"id":"sess-1"}})", "[]", 3, 4},
+      {"alpha", kTraceB, kB1, "", "llm", "LLM", kT0 + 10 * kSecond, kT0 + 11 * kSecond, model::v1::STATUS_CODE_UNSET,
+       "", "sess-1", R"({"user":{"id":12345},"session":{"id":"sess-1"}})", "[]", 3, 4},
       {"alpha", kTraceC, kC1, "", "retrieve", "RETRIEVER", kT0 + 20 * kSecond, kT0 + 30 * kSecond,
        model::v1::STATUS_CODE_UNSET, "", "sess-2", R"({"user":{"id":"12345"},"session":{"id":"sess-2"}})"},
       {"beta", kTraceD, kD1, "", "other", "CHAIN", kT0 + 5 * kSecond, kT0 + 6 * kSecond, model::v1::STATUS_CODE_UNSET,
@@ -367,8 +366,8 @@ TEST_CASE("spans: attribute filters compare typed values") {
   Harness h;
   using Set = std::set<std::string>;
   CHECK(SpanIdSet(h.Ok(kSpans, {{"attribute", "user.id:u-1"}})) == Set{kA1});
-  CHECK(SpanIdSet(h.Ok(kSpans, {{"attribute", "user.id:12345"}})) == Set{kB1});        // int
-  CHECK(SpanIdSet(h.Ok(kSpans, {{"attribute", "user.id:\"12345\""}})) == Set{kC1});    // JSON string
+  CHECK(SpanIdSet(h.Ok(kSpans, {{"attribute", "user.id:12345"}})) == Set{kB1});      // int
+  CHECK(SpanIdSet(h.Ok(kSpans, {{"attribute", "user.id:\"12345\""}})) == Set{kC1});  // JSON string
   CHECK(SpanIdSet(h.Ok(kSpans, {{"attribute", "metadata.tier:2"}})) == Set{kA1});
   CHECK(SpanIdSet(h.Ok(kSpans, {{"attribute", "flag:true"}})) == Set{kA2});
   CHECK(SpanIdSet(h.Ok(kSpans, {{"attribute", "score:0.5"}})) == Set{kA2});
@@ -386,9 +385,8 @@ TEST_CASE("spans: rejected requests get Phoenix's status and body, and are count
 
   Reply limit = h.Get(kSpans, {{"limit", "1001"}});
   CHECK(limit.status == 422);
-  CHECK(limit.body ==
-        R"({"detail":[{"type":"less_than_equal","loc":["query","limit"],)"
-        R"("msg":"Input should be less than or equal to 1000","input":"1001","ctx":{"le":1000}}]})");
+  CHECK(limit.body == R"({"detail":[{"type":"less_than_equal","loc":["query","limit"],)"
+                      R"("msg":"Input should be less than or equal to 1000","input":"1001","ctx":{"le":1000}}]})");
 
   Reply when = h.Get(kSpans, {{"start_time", "last tuesday"}});
   CHECK(when.status == 422);
@@ -412,8 +410,9 @@ TEST_CASE("spans: rejected requests get Phoenix's status and body, and are count
                      R"(reason="invalid_span_kind"} 1)") != std::string::npos);
   CHECK(metrics.find(R"(osprey_query_rejected_requests_total{route="/v1/projects/{project_identifier}/spans",)"
                      R"(reason="not_found"} 1)") != std::string::npos);
-  CHECK(metrics.find(R"(osprey_query_request_duration_seconds_count{route="/v1/projects/{project_identifier}/spans"})") !=
-        std::string::npos);
+  CHECK(
+      metrics.find(R"(osprey_query_request_duration_seconds_count{route="/v1/projects/{project_identifier}/spans"})") !=
+      std::string::npos);
 }
 
 TEST_CASE("traces: TraceData shape, sorting and token totals") {
@@ -481,7 +480,8 @@ TEST_CASE("traces: session filter by session.id or GlobalID") {
   };
   CHECK(traces({{"session_identifier", "sess-1"}}) == Set{kTraceA, kTraceB});
   CHECK(traces({{"session_identifier", sess2_gid}}) == Set{kTraceC});
-  CHECK(traces({{"session_identifier", "sess-1"}, {"session_identifier", sess2_gid}}) == Set{kTraceA, kTraceB, kTraceC});
+  CHECK(traces({{"session_identifier", "sess-1"}, {"session_identifier", sess2_gid}}) ==
+        Set{kTraceA, kTraceB, kTraceC});
   CHECK(traces({{"session_identifier", "nope"}}).empty());
   CHECK(traces({{"session_identifier", "sess-3"}}).empty());  // another project's session
 }

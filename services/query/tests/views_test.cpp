@@ -46,9 +46,11 @@ TEST_CASE("a project renders as {name, description, id}") {
   ProjectRecord p;
   p.id = 1;
   p.name = "default";
-  CHECK(Render([&](JsonWriter& w) { WriteProject(w, p); }) == R"({"name":"default","description":null,"id":"UHJvamVjdDox"})");
+  CHECK(Render([&](JsonWriter& w) { WriteProject(w, p); }) ==
+        R"({"name":"default","description":null,"id":"UHJvamVjdDox"})");
   p.description = "d";
-  CHECK(Render([&](JsonWriter& w) { WriteProject(w, p); }) == R"({"name":"default","description":"d","id":"UHJvamVjdDox"})");
+  CHECK(Render([&](JsonWriter& w) { WriteProject(w, p); }) ==
+        R"({"name":"default","description":"d","id":"UHJvamVjdDox"})");
 }
 
 TEST_CASE("a span renders with Phoenix's Span shape") {

@@ -3,7 +3,6 @@
 #include <chrono>
 
 #include "google/protobuf/arena.h"
-
 #include "osprey/bus/v1/spans.pb.h"
 #include "osprey/log/log.hpp"
 #include "osprey/metrics/metrics.hpp"
@@ -19,8 +18,8 @@ SpanBatchWriter::SpanBatchWriter(store::SpanWriter& store, metrics::Registry* me
                                           "Bus messages that could not be decoded as a SpanBatch");
   batches_failed_ = &metrics->GetCounter("osprey_writer_batches_failed_total",
                                          "Batches whose store transaction failed (they are redelivered)");
-  batch_seconds_ = &metrics->GetHistogram("osprey_writer_batch_duration_seconds",
-                                          "Time to decode and commit one batch", metrics::LatencyBuckets());
+  batch_seconds_ = &metrics->GetHistogram("osprey_writer_batch_duration_seconds", "Time to decode and commit one batch",
+                                          metrics::LatencyBuckets());
   batch_spans_ = &metrics->GetHistogram("osprey_writer_batch_spans", "Spans per committed batch",
                                         {1, 10, 100, 500, 1000, 2000, 5000, 10000, 50000});
 }

@@ -38,7 +38,9 @@ TEST_CASE("a batch of messages is written in one call and a redelivery is counte
   auto text = registry.Render();
   CHECK(text.find("osprey_writer_spans_written_total 3") != std::string::npos);
   CHECK(text.find("osprey_writer_spans_duplicate_total 3") != std::string::npos);
-  auto trace = s->GetTraceByTraceId("010101010101010101010101010101" "01");
+  auto trace = s->GetTraceByTraceId(
+      "010101010101010101010101010101"
+      "01");
   REQUIRE(trace.ok());
   REQUIRE(trace->has_value());
   CHECK((*trace)->span_count == 2);

@@ -1,8 +1,7 @@
 #include "osprey/bustest/conformance.hpp"
 
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <future>
 #include <map>
 #include <mutex>
@@ -57,7 +56,9 @@ struct Sink {
   }
 };
 
-bus::Message Msg(std::string key, std::string payload) { return bus::Message{kTopic, std::move(key), std::move(payload)}; }
+bus::Message Msg(std::string key, std::string payload) {
+  return bus::Message{kTopic, std::move(key), std::move(payload)};
+}
 
 }  // namespace
 
@@ -65,10 +66,12 @@ void DeliversEveryMessageWithKeyAndPayload(const Backend& backend) {
   auto b = MakeBus(backend);
   Sink sink;
   auto consumer = MakeConsumer(*b);
-  REQUIRE(consumer->Start([&](std::vector<bus::Delivery>& batch) {
-                    sink.Add(batch);
-                    return absl::OkStatus();
-                  }).ok());
+  REQUIRE(consumer
+              ->Start([&](std::vector<bus::Delivery>& batch) {
+                sink.Add(batch);
+                return absl::OkStatus();
+              })
+              .ok());
   auto producer = b->NewProducer();
   std::vector<bus::Message> messages;
   for (int i = 0; i < 200; ++i) messages.push_back(Msg("k" + std::to_string(i % 7), "payload-" + std::to_string(i)));
@@ -89,10 +92,12 @@ void KeepsOrderPerKey(const Backend& backend) {
   auto b = MakeBus(backend);
   Sink sink;
   auto consumer = MakeConsumer(*b);
-  REQUIRE(consumer->Start([&](std::vector<bus::Delivery>& batch) {
-                    sink.Add(batch);
-                    return absl::OkStatus();
-                  }).ok());
+  REQUIRE(consumer
+              ->Start([&](std::vector<bus::Delivery>& batch) {
+                sink.Add(batch);
+                return absl::OkStatus();
+              })
+              .ok());
   std::vector<std::thread> publishers;
   for (int k = 0; k < 3; ++k) {
     publishers.emplace_back([&, k] {
@@ -120,13 +125,15 @@ void RedeliversAfterHandlerFailure(const Backend& backend) {
   std::atomic<int> calls{0};
   Sink committed;
   auto consumer = MakeConsumer(*b);
-  REQUIRE(consumer->Start([&](std::vector<bus::Delivery>& batch) {
-                    if (calls.fetch_add(1) < 2) {
-                      return base::Retryable(absl::StatusCode::kUnavailable, "database busy");
-                    }
-                    committed.Add(batch);
-                    return absl::OkStatus();
-                  }).ok());
+  REQUIRE(consumer
+              ->Start([&](std::vector<bus::Delivery>& batch) {
+                if (calls.fetch_add(1) < 2) {
+                  return base::Retryable(absl::StatusCode::kUnavailable, "database busy");
+                }
+                committed.Add(batch);
+                return absl::OkStatus();
+              })
+              .ok());
   auto producer = b->NewProducer();
   REQUIRE(producer->Publish({Msg("a", "one"), Msg("a", "two")}, 10s).ok());
   REQUIRE(committed.WaitFor(2));
@@ -143,10 +150,12 @@ void DoesNotCommitBeforeHandlerOk(const Backend& backend) {
   // A consumer that never succeeds: nothing may be committed.
   auto failing = MakeConsumer(*b);
   std::atomic<int> failures{0};
-  REQUIRE(failing->Start([&](std::vector<bus::Delivery>&) {
-                   failures.fetch_add(1);
-                   return base::Retryable(absl::StatusCode::kUnavailable, "not yet");
-                 }).ok());
+  REQUIRE(failing
+              ->Start([&](std::vector<bus::Delivery>&) {
+                failures.fetch_add(1);
+                return base::Retryable(absl::StatusCode::kUnavailable, "not yet");
+              })
+              .ok());
   auto published = std::async(std::launch::async, [&] { return producer->Publish({Msg("k", "precious")}, 10s); });
   while (failures.load() == 0) std::this_thread::sleep_for(1ms);
   if (backend.publish_waits_for_commit) {
@@ -156,10 +165,12 @@ void DoesNotCommitBeforeHandlerOk(const Backend& backend) {
   // Another consumer of the same group gets the message that was never committed.
   Sink sink;
   auto second = MakeConsumer(*b);
-  REQUIRE(second->Start([&](std::vector<bus::Delivery>& batch) {
-                  sink.Add(batch);
-                  return absl::OkStatus();
-                }).ok());
+  REQUIRE(second
+              ->Start([&](std::vector<bus::Delivery>& batch) {
+                sink.Add(batch);
+                return absl::OkStatus();
+              })
+              .ok());
   REQUIRE(sink.WaitFor(1));
   CHECK(published.get().ok());
   second->Stop();
@@ -184,10 +195,12 @@ void RefusesPastCapacity(const Backend& backend) {
   // Draining makes room again, and the queued messages were kept.
   Sink sink;
   auto consumer = MakeConsumer(*b);
-  REQUIRE(consumer->Start([&](std::vector<bus::Delivery>& batch) {
-                    sink.Add(batch);
-                    return absl::OkStatus();
-                  }).ok());
+  REQUIRE(consumer
+              ->Start([&](std::vector<bus::Delivery>& batch) {
+                sink.Add(batch);
+                return absl::OkStatus();
+              })
+              .ok());
   for (auto& f : pending) CHECK(f.get().ok());
   CHECK(producer->Publish({Msg("k", payload)}, 5s).ok());
   consumer->Stop();
@@ -215,12 +228,14 @@ void StopsCleanly(const Backend& backend) {
   std::atomic<bool> in_handler{false};
   std::atomic<bool> handler_done{false};
   auto consumer = MakeConsumer(*b);
-  REQUIRE(consumer->Start([&](std::vector<bus::Delivery>&) {
-                    in_handler = true;
-                    std::this_thread::sleep_for(100ms);
-                    handler_done = true;
-                    return absl::OkStatus();
-                  }).ok());
+  REQUIRE(consumer
+              ->Start([&](std::vector<bus::Delivery>&) {
+                in_handler = true;
+                std::this_thread::sleep_for(100ms);
+                handler_done = true;
+                return absl::OkStatus();
+              })
+              .ok());
   auto producer = b->NewProducer();
   auto published = std::async(std::launch::async, [&] { return producer->Publish({Msg("k", "v")}, 10s); });
   while (!in_handler) std::this_thread::sleep_for(1ms);

@@ -260,7 +260,7 @@ void TokenTotalsAndErrors(const HarnessFactory& factory) {
   auto harness = factory();
   auto store = OpenMigrated(*harness);
   Write(*store, {
-                    SpanBuilder(3, 1).Kind("LLM").Tokens(100, 20),         // total = prompt + completion
+                    SpanBuilder(3, 1).Kind("LLM").Tokens(100, 20),             // total = prompt + completion
                     SpanBuilder(3, 2).Parent(1).Kind("LLM").Tokens(5, 5, 12),  // explicit total kept
                     SpanBuilder(3, 3).Parent(1).Error("a"),
                     SpanBuilder(3, 4).Parent(1).Error("b"),

@@ -38,8 +38,8 @@ std::optional<std::chrono::milliseconds> RetryAfter(const absl::Status& status);
 }  // namespace osprey::base
 
 // Propagates a non-OK absl::Status from the current function.
-#define OSPREY_RETURN_IF_ERROR(expr)            \
-  do {                                          \
+#define OSPREY_RETURN_IF_ERROR(expr)              \
+  do {                                            \
     if (auto _st = (expr); !_st.ok()) return _st; \
   } while (0)
 

@@ -38,7 +38,7 @@ struct BusConfig {
 };
 
 struct SqliteConfig {
-  std::string path;  // default: <data_dir>/osprey.db
+  std::string path;                    // default: <data_dir>/osprey.db
   std::string synchronous = "normal";  // normal | full
   int read_connections = 4;
   absl::Status Validate() const;

@@ -30,13 +30,13 @@ class Registry;
 namespace osprey::http {
 
 struct Request {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // as received, e.g. "/v1/projects/x/spans?limit=10"
-  std::string path;    // percent-decoded path, without the query string
-  std::vector<std::pair<std::string, std::string>> query;  // decoded, in order, repeated keys kept
+  std::string method;                                        // "GET", "POST", ...
+  std::string target;                                        // as received, e.g. "/v1/projects/x/spans?limit=10"
+  std::string path;                                          // percent-decoded path, without the query string
+  std::vector<std::pair<std::string, std::string>> query;    // decoded, in order, repeated keys kept
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
-  std::map<std::string, std::string> path_params;  // filled by the Router from "{name}" segments
-  std::string body;  // decompressed
+  std::map<std::string, std::string> path_params;            // filled by the Router from "{name}" segments
+  std::string body;                                          // decompressed
   std::string remote_address;
 
   // Case-insensitive header lookup (first value).

@@ -83,8 +83,10 @@ class Registry final {
   // existing family when the type matches, else a detached family that is never rendered.
   // Invalid metric or label names (see the exposition format) assert too; release builds replace
   // the offending characters with '_'.
-  Family<Counter>& CounterFamily(const std::string& name, const std::string& help, std::vector<std::string> label_names = {});
-  Family<Gauge>& GaugeFamily(const std::string& name, const std::string& help, std::vector<std::string> label_names = {});
+  Family<Counter>& CounterFamily(const std::string& name, const std::string& help,
+                                 std::vector<std::string> label_names = {});
+  Family<Gauge>& GaugeFamily(const std::string& name, const std::string& help,
+                             std::vector<std::string> label_names = {});
   Family<Histogram>& HistogramFamily(const std::string& name, const std::string& help, std::vector<double> bounds,
                                      std::vector<std::string> label_names = {});
 

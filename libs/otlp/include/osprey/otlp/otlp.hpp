@@ -44,7 +44,7 @@ struct NormalizeOptions {
 struct RejectedSpan {
   std::string trace_id_hex;  // as far as it could be read
   std::string span_id_hex;
-  std::string reason;        // e.g. "span_id must be 8 bytes, got 3"
+  std::string reason;  // e.g. "span_id must be 8 bytes, got 3"
 };
 
 struct NormalizeResult {

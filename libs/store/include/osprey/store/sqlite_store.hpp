@@ -14,7 +14,7 @@
 namespace osprey::store {
 
 struct SqliteConfig {
-  std::string path;                  // database file; its directory must exist
+  std::string path;                    // database file; its directory must exist
   std::string synchronous = "normal";  // "normal" | "full"
   int read_connections = 4;
   int busy_timeout_ms = 5000;

@@ -120,17 +120,17 @@ enum class Order { kDesc, kAsc };
 
 struct SpanQuery {
   int64_t project_id = 0;
-  std::optional<int64_t> start_time_ns;  // inclusive, on span start time
-  std::optional<int64_t> end_time_ns;    // exclusive
-  std::vector<std::string> trace_ids;    // hex, ORed
-  std::vector<std::string> span_ids;     // hex, ORed
-  std::optional<std::string> parent_id;  // hex; "" means root spans only
-  std::vector<std::string> names;        // ORed
-  std::vector<std::string> span_kinds;   // ORed
-  std::vector<std::string> status_codes; // ORed
+  std::optional<int64_t> start_time_ns;     // inclusive, on span start time
+  std::optional<int64_t> end_time_ns;       // exclusive
+  std::vector<std::string> trace_ids;       // hex, ORed
+  std::vector<std::string> span_ids;        // hex, ORed
+  std::optional<std::string> parent_id;     // hex; "" means root spans only
+  std::vector<std::string> names;           // ORed
+  std::vector<std::string> span_kinds;      // ORed
+  std::vector<std::string> status_codes;    // ORed
   std::vector<AttributeFilter> attributes;  // ANDed
-  std::optional<int64_t> cursor_id;      // return rows with id <= cursor_id
-  int limit = 100;                       // ordered by id DESC
+  std::optional<int64_t> cursor_id;         // return rows with id <= cursor_id
+  int limit = 100;                          // ordered by id DESC
 };
 
 enum class TraceSort { kStartTime, kLatency };
@@ -141,15 +141,15 @@ struct TraceQuery {
   std::optional<int64_t> end_time_ns;    // exclusive
   TraceSort sort = TraceSort::kStartTime;
   Order order = Order::kDesc;
-  std::optional<int64_t> cursor_id;  // Trace row id of the first item of the page (keyset on (sort key, id));
-                                     // INVALID_ARGUMENT when no such trace exists
+  std::optional<int64_t> cursor_id;     // Trace row id of the first item of the page (keyset on (sort key, id));
+                                        // INVALID_ARGUMENT when no such trace exists
   std::vector<int64_t> session_rowids;  // ORed; empty means any
   bool require_session = false;         // true with empty session_rowids means "no result"
   int limit = 100;
 };
 
 struct ProjectQuery {
-  std::optional<int64_t> cursor_id;  // id <= cursor_id, ordered by id DESC
+  std::optional<int64_t> cursor_id;          // id <= cursor_id, ordered by id DESC
   std::optional<std::string> name_contains;  // case-insensitive substring
   int limit = 100;
 };

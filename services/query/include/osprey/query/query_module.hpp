@@ -19,8 +19,8 @@ class QueryModule final : public runtime::Module {
  public:
   // `store` must outlive the module; `metrics` may be null. `max_body_bytes` bounds request bodies
   // (OTLP posts to the gateway included).
-  QueryModule(const config::QueryConfig& config, store::Store& store, metrics::Registry* metrics,
-              size_t max_body_bytes, std::function<void(http::Router&)> extra_routes = {});
+  QueryModule(const config::QueryConfig& config, store::Store& store, metrics::Registry* metrics, size_t max_body_bytes,
+              std::function<void(http::Router&)> extra_routes = {});
   ~QueryModule() override;
 
   std::string Name() const override { return "query"; }

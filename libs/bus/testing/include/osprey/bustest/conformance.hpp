@@ -28,19 +28,21 @@ void StopsCleanly(const Backend& backend);
 
 }  // namespace osprey::bustest
 
-#define OSPREY_BUS_CONFORMANCE_TESTS(NAME, BACKEND_EXPR)                                                         \
-  TEST_CASE(NAME ": delivers every message with its key and payload") {                                        \
-    osprey::bustest::DeliversEveryMessageWithKeyAndPayload(BACKEND_EXPR);                                      \
-  }                                                                                                            \
-  TEST_CASE(NAME ": keeps order per key") { osprey::bustest::KeepsOrderPerKey(BACKEND_EXPR); }                  \
-  TEST_CASE(NAME ": redelivers after a handler failure") {                                                     \
-    osprey::bustest::RedeliversAfterHandlerFailure(BACKEND_EXPR);                                              \
-  }                                                                                                            \
-  TEST_CASE(NAME ": does not commit before the handler returns OK") {                                          \
-    osprey::bustest::DoesNotCommitBeforeHandlerOk(BACKEND_EXPR);                                               \
-  }                                                                                                            \
-  TEST_CASE(NAME ": refuses past its byte capacity, retryably") { osprey::bustest::RefusesPastCapacity(BACKEND_EXPR); } \
-  TEST_CASE(NAME ": rejects oversized messages permanently") {                                                 \
-    osprey::bustest::RejectsOversizedMessages(BACKEND_EXPR);                                                   \
-  }                                                                                                            \
+#define OSPREY_BUS_CONFORMANCE_TESTS(NAME, BACKEND_EXPR)                                       \
+  TEST_CASE(NAME ": delivers every message with its key and payload") {                        \
+    osprey::bustest::DeliversEveryMessageWithKeyAndPayload(BACKEND_EXPR);                      \
+  }                                                                                            \
+  TEST_CASE(NAME ": keeps order per key") { osprey::bustest::KeepsOrderPerKey(BACKEND_EXPR); } \
+  TEST_CASE(NAME ": redelivers after a handler failure") {                                     \
+    osprey::bustest::RedeliversAfterHandlerFailure(BACKEND_EXPR);                              \
+  }                                                                                            \
+  TEST_CASE(NAME ": does not commit before the handler returns OK") {                          \
+    osprey::bustest::DoesNotCommitBeforeHandlerOk(BACKEND_EXPR);                               \
+  }                                                                                            \
+  TEST_CASE(NAME ": refuses past its byte capacity, retryably") {                              \
+    osprey::bustest::RefusesPastCapacity(BACKEND_EXPR);                                        \
+  }                                                                                            \
+  TEST_CASE(NAME ": rejects oversized messages permanently") {                                 \
+    osprey::bustest::RejectsOversizedMessages(BACKEND_EXPR);                                   \
+  }                                                                                            \
   TEST_CASE(NAME ": stops cleanly") { osprey::bustest::StopsCleanly(BACKEND_EXPR); }

@@ -50,25 +50,24 @@ void ConcurrentWritersAndReaders(const HarnessFactory& factory);
 #define OSPREY_STORETEST_CASE(prefix, name, fn, factory) \
   TEST_CASE(prefix ": " name, "[storetest]") { ::osprey::storetest::fn(factory); }
 
-#define OSPREY_STORE_CONFORMANCE_TESTS(prefix, factory)                                                         \
-  OSPREY_STORETEST_CASE(prefix, "write is idempotent", IdempotentWrite, factory)                                \
-  OSPREY_STORETEST_CASE(prefix, "rollups when children arrive before parents", RollupsChildrenBeforeParents,     \
-                        factory)                                                                                \
-  OSPREY_STORETEST_CASE(prefix, "token totals and error count", TokenTotalsAndErrors, factory)                  \
-  OSPREY_STORETEST_CASE(prefix, "sessions roll up their traces", Sessions, factory)                              \
-  OSPREY_STORETEST_CASE(prefix, "projects auto-created, traces keep their project",                              \
-                        ProjectAutoCreateAndTraceKeepsProject, factory)                                          \
-  OSPREY_STORETEST_CASE(prefix, "invalid batch stores nothing", InvalidBatchStoresNothing, factory)              \
-  OSPREY_STORETEST_CASE(prefix, "ListSpans filters", ListSpansFilters, factory)                                  \
-  OSPREY_STORETEST_CASE(prefix, "ListSpans attribute filters", ListSpansAttributeFilters, factory)               \
-  OSPREY_STORETEST_CASE(prefix, "ListSpans pagination", ListSpansPagination, factory)                            \
-  OSPREY_STORETEST_CASE(prefix, "trace lookups and SpansOfTraces", TraceLookupsAndSpansOfTraces, factory)        \
-  OSPREY_STORETEST_CASE(prefix, "ListTraces sort, order, window, sessions", ListTracesSortOrderWindowSessions,   \
-                        factory)                                                                                \
-  OSPREY_STORETEST_CASE(prefix, "ListTraces pagination", ListTracesPagination, factory)                          \
-  OSPREY_STORETEST_CASE(prefix, "projects", Projects, factory)                                                   \
-  OSPREY_STORETEST_CASE(prefix, "ListSessions pagination", ListSessionsPagination, factory)                      \
-  OSPREY_STORETEST_CASE(prefix, "Ping, then Close makes calls fail", PingAndClose, factory)                      \
-  OSPREY_STORETEST_CASE(prefix, "Migrate twice is a no-op", MigrateTwiceIsNoOp, factory)                         \
-  OSPREY_STORETEST_CASE(prefix, "data survives close and reopen", DurableAcrossReopen, factory)                  \
+#define OSPREY_STORE_CONFORMANCE_TESTS(prefix, factory)                                                               \
+  OSPREY_STORETEST_CASE(prefix, "write is idempotent", IdempotentWrite, factory)                                      \
+  OSPREY_STORETEST_CASE(prefix, "rollups when children arrive before parents", RollupsChildrenBeforeParents, factory) \
+  OSPREY_STORETEST_CASE(prefix, "token totals and error count", TokenTotalsAndErrors, factory)                        \
+  OSPREY_STORETEST_CASE(prefix, "sessions roll up their traces", Sessions, factory)                                   \
+  OSPREY_STORETEST_CASE(prefix, "projects auto-created, traces keep their project",                                   \
+                        ProjectAutoCreateAndTraceKeepsProject, factory)                                               \
+  OSPREY_STORETEST_CASE(prefix, "invalid batch stores nothing", InvalidBatchStoresNothing, factory)                   \
+  OSPREY_STORETEST_CASE(prefix, "ListSpans filters", ListSpansFilters, factory)                                       \
+  OSPREY_STORETEST_CASE(prefix, "ListSpans attribute filters", ListSpansAttributeFilters, factory)                    \
+  OSPREY_STORETEST_CASE(prefix, "ListSpans pagination", ListSpansPagination, factory)                                 \
+  OSPREY_STORETEST_CASE(prefix, "trace lookups and SpansOfTraces", TraceLookupsAndSpansOfTraces, factory)             \
+  OSPREY_STORETEST_CASE(prefix, "ListTraces sort, order, window, sessions", ListTracesSortOrderWindowSessions,        \
+                        factory)                                                                                      \
+  OSPREY_STORETEST_CASE(prefix, "ListTraces pagination", ListTracesPagination, factory)                               \
+  OSPREY_STORETEST_CASE(prefix, "projects", Projects, factory)                                                        \
+  OSPREY_STORETEST_CASE(prefix, "ListSessions pagination", ListSessionsPagination, factory)                           \
+  OSPREY_STORETEST_CASE(prefix, "Ping, then Close makes calls fail", PingAndClose, factory)                           \
+  OSPREY_STORETEST_CASE(prefix, "Migrate twice is a no-op", MigrateTwiceIsNoOp, factory)                              \
+  OSPREY_STORETEST_CASE(prefix, "data survives close and reopen", DurableAcrossReopen, factory)                       \
   OSPREY_STORETEST_CASE(prefix, "concurrent writers and readers", ConcurrentWritersAndReaders, factory)
