@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -302,4 +303,26 @@ TEST_CASE("kafka bus: configuration errors and an unreachable broker are reporte
   auto publish = (*bus)->NewProducer()->Publish({{"spans", "k", "v"}}, 1s);
   CHECK_FALSE(publish.ok());
   CHECK(osprey::base::IsRetryable(publish));
+}
+
+TEST_CASE("kafka bus: a multi-megabyte message passes broker, topic and client limits whole") {
+  auto made = osprey::bus::NewKafkaBus(Config(), nullptr);
+  REQUIRE(made.ok());
+  auto& bus = **made;
+  REQUIRE(bus.CreateTopic({"big", 1, 24u << 20}).ok());
+  std::string payload(20u << 20, 'a');
+  for (size_t i = 0; i < payload.size(); i += 4096) payload[i] = static_cast<char>('a' + (i / 4096) % 26);
+  REQUIRE(bus.NewProducer()->Publish({{"big", "k", payload}}, 30s).ok());
+  std::promise<std::string> got;
+  auto consumer = *bus.NewConsumer({"writers", "big"});
+  REQUIRE(consumer->Start([&](std::vector<osprey::bus::Delivery>& batch) {
+                    got.set_value(batch.at(0).payload);
+                    return absl::OkStatus();
+                  }).ok());
+  auto future = got.get_future();
+  REQUIRE(future.wait_for(30s) == std::future_status::ready);
+  consumer->Stop();
+  std::string received = future.get();
+  CHECK(received.size() == payload.size());
+  CHECK(received == payload);
 }
