@@ -1,6 +1,7 @@
 #include "osprey/bus/kafka_bus.hpp"
 
 #include <librdkafka/rdkafka.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <atomic>
@@ -8,8 +9,6 @@
 #include <map>
 #include <mutex>
 #include <thread>
-
-#include <pthread.h>
 
 #include "absl/strings/str_cat.h"
 #include "osprey/base/status.hpp"
@@ -48,7 +47,8 @@ class Conf {
     if (!status_.ok()) return;
     char errstr[512];
     if (rd_kafka_conf_set(conf_, name.c_str(), value.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
-      status_ = base::Permanent(absl::StatusCode::kInvalidArgument, absl::StrCat("kafka setting ", name, "=", value, ": ", errstr));
+      status_ = base::Permanent(absl::StatusCode::kInvalidArgument,
+                                absl::StrCat("kafka setting ", name, "=", value, ": ", errstr));
     }
   }
   rd_kafka_conf_t* get() { return conf_; }
@@ -59,7 +59,8 @@ class Conf {
     if (!status_.ok()) return status_;
     char errstr[512];
     rd_kafka_t* rk = rd_kafka_new(type, conf_, errstr, sizeof errstr);
-    if (rk == nullptr) return base::Permanent(absl::StatusCode::kInvalidArgument, absl::StrCat("kafka client: ", errstr));
+    if (rk == nullptr)
+      return base::Permanent(absl::StatusCode::kInvalidArgument, absl::StrCat("kafka client: ", errstr));
     conf_ = nullptr;
     return rk;
   }
@@ -119,7 +120,8 @@ absl::Status DeliveryStatus(rd_kafka_resp_err_t err, rd_kafka_msg_status_t persi
   const char* maybe = persisted == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED ? " (the message may have been stored)" : "";
   if (err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT || err == RD_KAFKA_RESP_ERR__TIMED_OUT ||
       err == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT) {
-    return base::Retryable(absl::StatusCode::kDeadlineExceeded, absl::StrCat("kafka delivery timed out", maybe, ": ", Err(err)));
+    return base::Retryable(absl::StatusCode::kDeadlineExceeded,
+                           absl::StrCat("kafka delivery timed out", maybe, ": ", Err(err)));
   }
   return base::Retryable(absl::StatusCode::kUnavailable, absl::StrCat("kafka delivery failed", maybe, ": ", Err(err)));
 }
@@ -142,7 +144,8 @@ class Core {
       : config_(std::move(config)), producer_(producer) {
     if (metrics != nullptr) {
       published_ = &metrics->GetCounter("osprey_bus_published_messages_total", "Messages accepted by the bus");
-      refused_ = &metrics->GetCounter("osprey_bus_refused_messages_total", "Messages refused because the bus was at capacity");
+      refused_ =
+          &metrics->GetCounter("osprey_bus_refused_messages_total", "Messages refused because the bus was at capacity");
       failed_ = &metrics->GetCounter("osprey_bus_failed_deliveries_total",
                                      "Kafka delivery reports with an error (the publisher got an error)");
       redelivered_ = &metrics->GetCounter("osprey_bus_redelivered_messages_total",
@@ -206,7 +209,8 @@ class Core {
     rd_kafka_event_t* event = rd_kafka_queue_poll(queue, timeout_ms + 2000);
     absl::Status status;
     if (event == nullptr) {
-      status = base::Retryable(absl::StatusCode::kUnavailable, absl::StrCat("creating topic ", spec.name, ": no answer from kafka"));
+      status = base::Retryable(absl::StatusCode::kUnavailable,
+                               absl::StrCat("creating topic ", spec.name, ": no answer from kafka"));
     } else if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
       status = base::Retryable(absl::StatusCode::kUnavailable,
                                absl::StrCat("creating topic ", spec.name, ": ", rd_kafka_event_error_string(event)));
@@ -218,10 +222,12 @@ class Core {
         rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) continue;
         const char* detail = rd_kafka_topic_result_error_string(results[i]);
-        std::string message = absl::StrCat("creating topic ", spec.name, ": ", Err(err), detail ? absl::StrCat(" (", detail, ")") : "");
+        std::string message =
+            absl::StrCat("creating topic ", spec.name, ": ", Err(err), detail ? absl::StrCat(" (", detail, ")") : "");
         bool permanent = err == RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION || err == RD_KAFKA_RESP_ERR_INVALID_PARTITIONS ||
-                         err == RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR || err == RD_KAFKA_RESP_ERR_INVALID_CONFIG ||
-                         err == RD_KAFKA_RESP_ERR_POLICY_VIOLATION || err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+                         err == RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR ||
+                         err == RD_KAFKA_RESP_ERR_INVALID_CONFIG || err == RD_KAFKA_RESP_ERR_POLICY_VIOLATION ||
+                         err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
                          err == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED;
         status = permanent ? base::Permanent(absl::StatusCode::kInvalidArgument, message)
                            : base::Retryable(absl::StatusCode::kUnavailable, message);
@@ -280,18 +286,21 @@ class Core {
 
   // Sends every message and waits for all delivery reports (see kafka_bus.hpp). `headers` is empty or
   // holds one header list per message.
-  absl::Status Publish(std::vector<Message> messages, std::vector<std::vector<std::pair<std::string, std::string>>> headers,
+  absl::Status Publish(std::vector<Message> messages,
+                       std::vector<std::vector<std::pair<std::string, std::string>>> headers,
                        std::chrono::milliseconds timeout) {
     if (shutdown_) return base::Retryable(absl::StatusCode::kUnavailable, "bus is shutting down");
     if (messages.empty()) return absl::OkStatus();
     for (const auto& m : messages) {
       OSPREY_ASSIGN_OR_RETURN(size_t limit, TopicLimit(m.topic));
       if (m.payload.size() > limit) {
-        return base::Permanent(absl::StatusCode::kInvalidArgument,
-                               absl::StrCat("message of ", m.payload.size(), " bytes exceeds the topic limit of ", limit));
+        return base::Permanent(
+            absl::StatusCode::kInvalidArgument,
+            absl::StrCat("message of ", m.payload.size(), " bytes exceeds the topic limit of ", limit));
       }
       if (m.key.size() > kFramingAllowance / 2) {
-        return base::Permanent(absl::StatusCode::kInvalidArgument, absl::StrCat("message key of ", m.key.size(), " bytes is too long"));
+        return base::Permanent(absl::StatusCode::kInvalidArgument,
+                               absl::StrCat("message key of ", m.key.size(), " bytes is too long"));
       }
     }
     char errstr[512];
@@ -316,7 +325,8 @@ class Core {
       if (i < waiter->headers.size() && !waiter->headers[i].empty()) {
         hdrs = rd_kafka_headers_new(waiter->headers[i].size());
         for (const auto& [name, value] : waiter->headers[i]) {
-          rd_kafka_header_add(hdrs, name.data(), static_cast<ssize_t>(name.size()), value.data(), static_cast<ssize_t>(value.size()));
+          rd_kafka_header_add(hdrs, name.data(), static_cast<ssize_t>(name.size()), value.data(),
+                              static_cast<ssize_t>(value.size()));
         }
       }
       rd_kafka_resp_err_t err;
@@ -389,7 +399,8 @@ class Core {
       if (t.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         result = t.partition_cnt > 0;
       } else if (t.err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-        result = base::Retryable(absl::StatusCode::kUnavailable, absl::StrCat("kafka metadata for ", full, ": ", Err(t.err)));
+        result = base::Retryable(absl::StatusCode::kUnavailable,
+                                 absl::StrCat("kafka metadata for ", full, ": ", Err(t.err)));
       }
     }
     rd_kafka_metadata_destroy(metadata);
@@ -421,7 +432,8 @@ class KafkaProducer final : public Producer {
   std::shared_ptr<Core> core_;
 };
 
-void RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions, void* opaque);
+void RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions,
+                       void* opaque);
 
 class KafkaConsumer final : public Consumer {
  public:
@@ -469,7 +481,8 @@ class KafkaConsumer final : public Consumer {
     rd_kafka_resp_err_t err = rd_kafka_subscribe(rk_, topics);
     rd_kafka_topic_partition_list_destroy(topics);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return base::Retryable(absl::StatusCode::kUnavailable, absl::StrCat("subscribing to ", config_.topic, ": ", Err(err)));
+      return base::Retryable(absl::StatusCode::kUnavailable,
+                             absl::StrCat("subscribing to ", config_.topic, ": ", Err(err)));
     }
     started_ = true;
     handler_ = std::move(handler);
@@ -492,8 +505,9 @@ class KafkaConsumer final : public Consumer {
     // Revoked: messages of those partitions that are not handled yet go to their next owner.
     for (int i = 0; i < partitions->cnt; ++i) {
       const int32_t p = partitions->elems[i].partition;
-      pending_.erase(std::remove_if(pending_.begin(), pending_.end(), [p](const Delivery& d) { return d.partition == p; }),
-                     pending_.end());
+      pending_.erase(
+          std::remove_if(pending_.begin(), pending_.end(), [p](const Delivery& d) { return d.partition == p; }),
+          pending_.end());
       failures_.erase(p);
     }
     rd_kafka_assign(rk_, nullptr);
@@ -524,7 +538,8 @@ class KafkaConsumer final : public Consumer {
         }
         if (d.attempt > 1) ++redelivered;
       }
-      if (redelivered > 0 && core_->redelivered() != nullptr) core_->redelivered()->Inc(static_cast<double>(redelivered));
+      if (redelivered > 0 && core_->redelivered() != nullptr)
+        core_->redelivered()->Inc(static_cast<double>(redelivered));
       absl::Status status;
       try {
         status = handler_(batch);
@@ -577,7 +592,8 @@ class KafkaConsumer final : public Consumer {
     while (!stop_ || !pending_.empty()) {
       int wait_ms = 100;
       if (!pending_.empty()) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(fill_until - std::chrono::steady_clock::now());
+        auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(fill_until - std::chrono::steady_clock::now());
         if (left.count() <= 0) return;
         wait_ms = static_cast<int>(left.count());
       }
@@ -660,7 +676,8 @@ class KafkaConsumer final : public Consumer {
                          {kSourceOffsetHeader, std::to_string(d.offset)},
                          {kGroupHeader, config_.group}});
     }
-    OSPREY_RETURN_IF_ERROR(core_->Publish(std::move(messages), std::move(headers), core_->config().delivery_timeout + 5s));
+    OSPREY_RETURN_IF_ERROR(
+        core_->Publish(std::move(messages), std::move(headers), core_->config().delivery_timeout + 5s));
     if (core_->dead_lettered() != nullptr) core_->dead_lettered()->Inc(static_cast<double>(batch.size()));
     log::Error("bus dead-lettered a batch after a permanent handler error",
                {{"topic", config_.topic},
@@ -684,7 +701,8 @@ class KafkaConsumer final : public Consumer {
   std::map<int32_t, Failure> failures_;
 };
 
-void RebalanceCallback(rd_kafka_t* /*rk*/, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+void RebalanceCallback(rd_kafka_t* /*rk*/, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions,
+                       void* opaque) {
   static_cast<KafkaConsumer*>(opaque)->Rebalance(err, partitions);
 }
 
@@ -720,7 +738,8 @@ class KafkaBus final : public Bus {
 absl::StatusOr<std::unique_ptr<Bus>> NewKafkaBus(const KafkaBusConfig& config, metrics::Registry* metrics) {
   if (config.brokers.empty()) return base::Permanent(absl::StatusCode::kInvalidArgument, "kafka bus: brokers is empty");
   if (config.message_max_bytes == 0 || config.message_max_bytes > (512u << 20)) {
-    return base::Permanent(absl::StatusCode::kInvalidArgument, "kafka bus: message_max_bytes must be between 1 and 512 MiB");
+    return base::Permanent(absl::StatusCode::kInvalidArgument,
+                           "kafka bus: message_max_bytes must be between 1 and 512 MiB");
   }
   if (config.linger_ms < 0 || config.delivery_timeout.count() <= 0 || config.request_timeout.count() <= 0) {
     return base::Permanent(absl::StatusCode::kInvalidArgument, "kafka bus: linger and timeouts must not be negative");

@@ -1,14 +1,12 @@
 #include "osprey/bus/kafka_bus.hpp"
 
-#include <catch2/catch.hpp>
-
 #include <librdkafka/rdkafka.h>
-
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <future>
@@ -90,7 +88,8 @@ class Broker {
     cfg.brokers = brokers_;
     auto bus = osprey::bus::NewKafkaBus(cfg, nullptr);
     auto until = std::chrono::steady_clock::now() + 60s;
-    while (bus.ok() && !(*bus)->Ping().ok() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(100ms);
+    while (bus.ok() && !(*bus)->Ping().ok() && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(100ms);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began).count();
     std::fprintf(stderr, "kafka_bus_test: broker %s ready in %lld ms (dir %s)\n", brokers_.c_str(),
                  static_cast<long long>(ms), dir_.c_str());
@@ -199,21 +198,24 @@ TEST_CASE("kafka bus: a permanent handler error dead-letters the batch with the 
   std::mutex mu;
   std::vector<std::string> stored;
   auto consumer = *bus.NewConsumer({"writers", "spans"});
-  REQUIRE(consumer->Start([&](std::vector<osprey::bus::Delivery>& batch) {
-                    for (const auto& d : batch) {
-                      if (d.payload == "poison") {
-                        poison_seen.fetch_add(1);
-                        return osprey::base::Permanent(absl::StatusCode::kInvalidArgument, "undecodable payload");
-                      }
-                    }
-                    std::lock_guard<std::mutex> lock(mu);
-                    for (const auto& d : batch) stored.push_back(d.payload);
-                    return absl::OkStatus();
-                  }).ok());
+  REQUIRE(consumer
+              ->Start([&](std::vector<osprey::bus::Delivery>& batch) {
+                for (const auto& d : batch) {
+                  if (d.payload == "poison") {
+                    poison_seen.fetch_add(1);
+                    return osprey::base::Permanent(absl::StatusCode::kInvalidArgument, "undecodable payload");
+                  }
+                }
+                std::lock_guard<std::mutex> lock(mu);
+                for (const auto& d : batch) stored.push_back(d.payload);
+                return absl::OkStatus();
+              })
+              .ok());
   auto producer = bus.NewProducer();
   REQUIRE(producer->Publish({{"spans", "trace-1", "poison"}}, 10s).ok());
   auto until = std::chrono::steady_clock::now() + 20s;
-  while (CounterValue(metrics, "osprey_bus_dead_lettered_messages_total") < 1 && std::chrono::steady_clock::now() < until) {
+  while (CounterValue(metrics, "osprey_bus_dead_lettered_messages_total") < 1 &&
+         std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(10ms);
   }
   REQUIRE(CounterValue(metrics, "osprey_bus_dead_lettered_messages_total") == 1);
@@ -251,10 +253,12 @@ TEST_CASE("kafka bus: a consumer of the same group resumes after the committed o
   std::atomic<int> first_count{0};
   {
     auto first = *bus.NewConsumer({"writers", "spans"});
-    REQUIRE(first->Start([&](std::vector<osprey::bus::Delivery>& batch) {
-                   first_count.fetch_add(static_cast<int>(batch.size()));
-                   return absl::OkStatus();
-                 }).ok());
+    REQUIRE(first
+                ->Start([&](std::vector<osprey::bus::Delivery>& batch) {
+                  first_count.fetch_add(static_cast<int>(batch.size()));
+                  return absl::OkStatus();
+                })
+                .ok());
     auto until = std::chrono::steady_clock::now() + 20s;
     while (first_count.load() < 2 && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(5ms);
     first->Stop();
@@ -264,11 +268,13 @@ TEST_CASE("kafka bus: a consumer of the same group resumes after the committed o
   std::mutex mu;
   std::vector<std::string> seen;
   auto second = *bus.NewConsumer({"writers", "spans"});
-  REQUIRE(second->Start([&](std::vector<osprey::bus::Delivery>& batch) {
-                  std::lock_guard<std::mutex> lock(mu);
-                  for (const auto& d : batch) seen.push_back(d.payload);
-                  return absl::OkStatus();
-                }).ok());
+  REQUIRE(second
+              ->Start([&](std::vector<osprey::bus::Delivery>& batch) {
+                std::lock_guard<std::mutex> lock(mu);
+                for (const auto& d : batch) seen.push_back(d.payload);
+                return absl::OkStatus();
+              })
+              .ok());
   auto until = std::chrono::steady_clock::now() + 20s;
   for (;;) {
     {
@@ -315,10 +321,12 @@ TEST_CASE("kafka bus: a multi-megabyte message passes broker, topic and client l
   REQUIRE(bus.NewProducer()->Publish({{"big", "k", payload}}, 30s).ok());
   std::promise<std::string> got;
   auto consumer = *bus.NewConsumer({"writers", "big"});
-  REQUIRE(consumer->Start([&](std::vector<osprey::bus::Delivery>& batch) {
-                    got.set_value(batch.at(0).payload);
-                    return absl::OkStatus();
-                  }).ok());
+  REQUIRE(consumer
+              ->Start([&](std::vector<osprey::bus::Delivery>& batch) {
+                got.set_value(batch.at(0).payload);
+                return absl::OkStatus();
+              })
+              .ok());
   auto future = got.get_future();
   REQUIRE(future.wait_for(30s) == std::future_status::ready);
   consumer->Stop();

@@ -42,12 +42,12 @@ struct KafkaBusConfig {
   // Largest message payload any topic may carry; the producer and consumer limits are raised to it
   // (the broker's message.max.bytes must be at least this plus framing: deploy/kafka sets 65 MiB).
   size_t message_max_bytes = 64u << 20;
-  int linger_ms = 10;                  // producer batching delay
-  size_t batch_bytes = 1u << 20;       // producer batch.size
-  size_t producer_queue_bytes = 512u << 20;  // local producer buffer; past it Publish is RESOURCE_EXHAUSTED
+  int linger_ms = 10;                                 // producer batching delay
+  size_t batch_bytes = 1u << 20;                      // producer batch.size
+  size_t producer_queue_bytes = 512u << 20;           // local producer buffer; past it Publish is RESOURCE_EXHAUSTED
   std::chrono::milliseconds delivery_timeout{30000};  // message.timeout.ms
   std::chrono::milliseconds request_timeout{10000};   // admin and metadata requests
-  int replication_factor = -1;  // for CreateTopic; -1 = the broker's default.replication.factor
+  int replication_factor = -1;                        // for CreateTopic; -1 = the broker's default.replication.factor
   std::string dead_letter_topic = kSpansDeadLetterTopic;
 };
 
