@@ -41,28 +41,17 @@ int FreePort() {
   return port;
 }
 
+// A broker in its own temporary directory, started with deploy/kafka/start on a free port.
 class Broker {
  public:
-  static Broker& Get() {
-    static Broker broker;
+  // The broker shared by most tests (OSPREY_TEST_KAFKA_BROKERS=host:port uses a running one instead).
+  static Broker& Shared() {
+    static Broker broker(/*use_env=*/true);
     return broker;
   }
 
-  // Empty when the broker could not be started (the reason is in error()).
-  const std::string& brokers() const { return brokers_; }
-  const std::string& error() const { return error_; }
-
-  ~Broker() {
-    if (dir_.empty()) return;
-    std::string stop = std::string(OSPREY_SOURCE_DIR) + "/deploy/kafka/stop " + dir_;
-    if (std::system(stop.c_str()) != 0) std::fprintf(stderr, "kafka_bus_test: %s failed\n", stop.c_str());
-    std::string rm = "rm -rf " + dir_;
-    (void)std::system(rm.c_str());
-  }
-
- private:
-  Broker() {
-    if (const char* env = std::getenv("OSPREY_TEST_KAFKA_BROKERS"); env != nullptr && *env != '\0') {
+  explicit Broker(bool use_env = false) {
+    if (const char* env = std::getenv("OSPREY_TEST_KAFKA_BROKERS"); use_env && env != nullptr && *env != '\0') {
       brokers_ = env;
       return;
     }
@@ -72,30 +61,56 @@ class Broker {
       return;
     }
     dir_ = tmpl;
-    int port = FreePort();
+    port_ = FreePort();
+    Start();
+  }
+
+  ~Broker() {
+    if (dir_.empty()) return;
+    Stop();
+    std::string rm = "rm -rf " + dir_;
+    (void)std::system(rm.c_str());
+  }
+
+  // Empty when the broker could not be started (the reason is in error()).
+  const std::string& brokers() const { return brokers_; }
+  const std::string& error() const { return error_; }
+
+  // Starts (again, keeping the data) on the same port; waits until the broker answers metadata.
+  bool Start() {
     std::string start = "OSPREY_KAFKA_PARENT_PID=" + std::to_string(getpid()) + " " + OSPREY_SOURCE_DIR +
-                        "/deploy/kafka/start " + dir_ + " " + std::to_string(port) + " >" + dir_ + "/start.out 2>&1";
+                        "/deploy/kafka/start " + dir_ + " " + std::to_string(port_) + " >" + dir_ + "/start.out 2>&1";
     auto began = std::chrono::steady_clock::now();
     if (std::system(start.c_str()) != 0) {
       error_ = "deploy/kafka/start failed; see " + dir_ + "/start.out";
       std::string cat = "cat " + dir_ + "/start.out >&2";
       (void)std::system(cat.c_str());
-      return;
+      brokers_.clear();
+      return false;
     }
-    brokers_ = "127.0.0.1:" + std::to_string(port);
+    brokers_ = "127.0.0.1:" + std::to_string(port_);
     // The port answers before the broker finished registering with its controller.
     osprey::bus::KafkaBusConfig cfg;
     cfg.brokers = brokers_;
     auto bus = osprey::bus::NewKafkaBus(cfg, nullptr);
     auto until = std::chrono::steady_clock::now() + 60s;
-    while (bus.ok() && !(*bus)->Ping().ok() && std::chrono::steady_clock::now() < until)
+    while (bus.ok() && !(*bus)->Ping().ok() && std::chrono::steady_clock::now() < until) {
       std::this_thread::sleep_for(100ms);
+    }
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began).count();
     std::fprintf(stderr, "kafka_bus_test: broker %s ready in %lld ms (dir %s)\n", brokers_.c_str(),
                  static_cast<long long>(ms), dir_.c_str());
+    return true;
   }
 
+  void Stop() {
+    std::string stop = std::string(OSPREY_SOURCE_DIR) + "/deploy/kafka/stop " + dir_;
+    if (std::system(stop.c_str()) != 0) std::fprintf(stderr, "kafka_bus_test: %s failed\n", stop.c_str());
+  }
+
+ private:
   std::string dir_;
+  int port_ = 0;
   std::string brokers_;
   std::string error_;
 };
@@ -107,7 +122,7 @@ std::string FreshPrefix() {
 }
 
 osprey::bus::KafkaBusConfig Config() {
-  const Broker& broker = Broker::Get();
+  const Broker& broker = Broker::Shared();
   INFO(broker.error());
   REQUIRE_FALSE(broker.brokers().empty());
   osprey::bus::KafkaBusConfig cfg;
@@ -333,4 +348,71 @@ TEST_CASE("kafka bus: a multi-megabyte message passes broker, topic and client l
   std::string received = future.get();
   CHECK(received.size() == payload.size());
   CHECK(received == payload);
+}
+
+TEST_CASE("kafka bus: while the broker is down Publish fails retryably, never OK, and recovers after a restart") {
+  Broker broker;
+  INFO(broker.error());
+  REQUIRE_FALSE(broker.brokers().empty());
+  osprey::bus::KafkaBusConfig cfg;
+  cfg.brokers = broker.brokers();
+  cfg.delivery_timeout = 2s;
+  cfg.producer_queue_bytes = 512u << 10;
+  auto made = osprey::bus::NewKafkaBus(cfg, nullptr);
+  REQUIRE(made.ok());
+  auto& bus = **made;
+  REQUIRE(bus.CreateTopic({"spans", 1, 1u << 20}).ok());
+  auto producer = bus.NewProducer();
+  REQUIRE(producer->Publish({{"spans", "k", "before"}}, 10s).ok());
+
+  broker.Stop();
+  // The delivery report times out: retryable, and not success.
+  auto lost = producer->Publish({{"spans", "k", "during"}}, 10s);
+  CHECK(lost.code() == absl::StatusCode::kDeadlineExceeded);
+  CHECK(osprey::base::IsRetryable(lost));
+  // The caller's own deadline is the same answer.
+  auto waited = producer->Publish({{"spans", "k", "during-2"}}, 200ms);
+  CHECK(waited.code() == absl::StatusCode::kDeadlineExceeded);
+  CHECK(osprey::base::IsRetryable(waited));
+  // Past the local buffer, Publish fails fast with a retry hint.
+  std::string big(300u << 10, 'x');
+  auto full = producer->Publish({{"spans", "k", big}, {"spans", "k", big}}, 10s);
+  CHECK(full.code() == absl::StatusCode::kResourceExhausted);
+  CHECK(osprey::base::IsRetryable(full));
+  CHECK(osprey::base::RetryAfter(full).has_value());
+  auto ping = bus.Ping();
+  CHECK(ping.code() == absl::StatusCode::kUnavailable);
+  std::this_thread::sleep_for(2500ms);  // let the buffered messages time out
+
+  REQUIRE(broker.Start());
+  auto until = std::chrono::steady_clock::now() + 30s;
+  absl::Status after;
+  do {
+    after = producer->Publish({{"spans", "k", "after"}}, 10s);
+  } while (!after.ok() && osprey::base::IsRetryable(after) && std::chrono::steady_clock::now() < until);
+  REQUIRE(after.ok());
+  CHECK(bus.Ping().ok());
+
+  std::mutex mu;
+  std::vector<std::string> seen;
+  auto consumer = *bus.NewConsumer({"writers", "spans"});
+  REQUIRE(consumer
+              ->Start([&](std::vector<osprey::bus::Delivery>& batch) {
+                std::lock_guard<std::mutex> lock(mu);
+                for (const auto& d : batch) seen.push_back(d.payload);
+                return absl::OkStatus();
+              })
+              .ok());
+  until = std::chrono::steady_clock::now() + 20s;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if ((!seen.empty() && seen.back() == "after") || std::chrono::steady_clock::now() > until) break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  consumer->Stop();
+  REQUIRE_FALSE(seen.empty());
+  CHECK(seen.front() == "before");
+  CHECK(seen.back() == "after");
 }
