@@ -1,0 +1,256 @@
+// The Postgres Store against the shared conformance suite, plus Postgres-specific checks. The test
+// starts its own private cluster (deploy/postgres/start on a free port in a temporary directory),
+// gives every test case a fresh database, and stops the cluster when the process exits.
+#include "osprey/store/postgres_store.hpp"
+
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "osprey/base/status.hpp"
+#include "osprey/storetest/store_conformance.hpp"
+
+namespace {
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  socklen_t length = sizeof(addr);
+  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) == 0);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// Runs a shell command, returning its exit status and stdout.
+std::pair<int, std::string> Shell(const std::string& command) {
+  std::string output;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return {-1, ""};
+  char buffer[512];
+  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
+  int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+// One cluster for the whole test process, started on first use and stopped at exit.
+class Cluster final {
+ public:
+  static Cluster& Get() {
+    static Cluster cluster;
+    return cluster;
+  }
+  ~Cluster() {
+    Shell(std::string(OSPREY_PG_DEPLOY_DIR) + "/stop '" + dir_.string() + "' 2>&1");
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  int port() const { return port_; }
+  std::string Dsn(const std::string& database) const {
+    return "host=127.0.0.1 port=" + std::to_string(port_) + " user=postgres dbname=" + database;
+  }
+  // A fresh, empty database, named uniquely in this cluster.
+  std::string CreateDatabase() {
+    std::lock_guard lock(mu_);
+    std::string name = "osprey_t" + std::to_string(++databases_);
+    Psql("CREATE DATABASE " + name);
+    return name;
+  }
+  void DropDatabase(const std::string& name) {
+    std::lock_guard lock(mu_);
+    Psql("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+  }
+
+ private:
+  Cluster() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "osprey-pg-XXXXXX").string();
+    REQUIRE(mkdtemp(pattern.data()) != nullptr);
+    dir_ = pattern;
+    port_ = FreePort();
+    auto [status, output] =
+        Shell(std::string(OSPREY_PG_DEPLOY_DIR) + "/start '" + dir_.string() + "' " + std::to_string(port_) + " 2>&1");
+    INFO(output);
+    REQUIRE(status == 0);
+  }
+  void Psql(const std::string& sql) {
+    auto [status, output] = Shell("runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -h 127.0.0.1 -p " +
+                                  std::to_string(port_) + " -U postgres -d postgres -X -q -v ON_ERROR_STOP=1 -c '" +
+                                  sql + "' 2>&1");
+    INFO(sql << ": " << output);
+    REQUIRE(status == 0);
+  }
+
+  std::filesystem::path dir_;
+  int port_ = 0;
+  std::mutex mu_;
+  int databases_ = 0;
+};
+
+class PostgresHarness final : public osprey::storetest::StoreHarness {
+ public:
+  PostgresHarness() : database_(Cluster::Get().CreateDatabase()) {}
+  ~PostgresHarness() override { Cluster::Get().DropDatabase(database_); }
+
+  absl::StatusOr<std::unique_ptr<osprey::store::Store>> Open() override { return osprey::store::OpenPostgresStore(Config()); }
+
+  const std::string& database() const { return database_; }
+
+  osprey::store::PostgresConfig Config() const {
+    osprey::store::PostgresConfig config;
+    config.dsn = Cluster::Get().Dsn(database_);
+    config.pool_size = 3;
+    return config;
+  }
+
+ private:
+  std::string database_;
+};
+
+std::unique_ptr<osprey::store::Store> OpenMigrated(PostgresHarness& harness) {
+  auto store = harness.Open();
+  INFO(store.status().ToString());
+  REQUIRE(store.ok());
+  REQUIRE((*store)->Migrate().ok());
+  return std::move(*store);
+}
+
+osprey::model::v1::Span MakeSpan(uint8_t n, std::string attributes) {
+  osprey::model::v1::Span span;
+  span.set_project_name("default");
+  span.set_trace_id(std::string(15, '\x01') + static_cast<char>(n));
+  span.set_span_id(std::string(7, '\x02') + static_cast<char>(n));
+  span.set_name("span");
+  span.set_start_time_unix_nano(1'700'000'000'000'000'000ULL);
+  span.set_end_time_unix_nano(1'700'000'001'000'000'000ULL);
+  span.set_attributes_json(std::move(attributes));
+  return span;
+}
+
+}  // namespace
+
+OSPREY_STORE_CONFORMANCE_TESTS("postgres", [] { return std::make_unique<PostgresHarness>(); })
+
+TEST_CASE("postgres: invalid configuration is refused with a precise error", "[postgres]") {
+  osprey::store::PostgresConfig config;
+  config.dsn = "host=127.0.0.1";
+  CHECK(osprey::store::ValidatePostgresConfig(config).ok());
+  auto check = [](const osprey::store::PostgresConfig& c, const std::string& needle) {
+    auto store = osprey::store::OpenPostgresStore(c);
+    REQUIRE(!store.ok());
+    CHECK(store.status().code() == absl::StatusCode::kInvalidArgument);
+    CHECK_THAT(std::string(store.status().message()), Catch::Contains(needle));
+  };
+  auto bad = config;
+  bad.dsn = "";
+  check(bad, "dsn");
+  bad = config;
+  bad.pool_size = 0;
+  check(bad, "pool_size");
+  bad = config;
+  bad.statement_timeout_ms = -1;
+  check(bad, "statement_timeout_ms");
+  bad = config;
+  bad.write_retries = -1;
+  check(bad, "write_retries");
+}
+
+TEST_CASE("postgres: an unreachable server is a retryable UNAVAILABLE", "[postgres]") {
+  osprey::store::PostgresConfig config;
+  config.dsn = "host=127.0.0.1 port=" + std::to_string(FreePort()) + " user=postgres dbname=osprey connect_timeout=2";
+  auto store = osprey::store::OpenPostgresStore(config);
+  REQUIRE(!store.ok());
+  CHECK(store.status().code() == absl::StatusCode::kUnavailable);
+  CHECK(osprey::base::IsRetryable(store.status()));
+}
+
+TEST_CASE("postgres: concurrent migrators apply the schema once", "[postgres]") {
+  PostgresHarness harness;
+  auto a = harness.Open();
+  auto b = harness.Open();
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  absl::Status status_a;
+  absl::Status status_b;
+  std::thread thread_a([&] { status_a = (*a)->Migrate(); });
+  std::thread thread_b([&] { status_b = (*b)->Migrate(); });
+  thread_a.join();
+  thread_b.join();
+  INFO(status_a.ToString() << " / " << status_b.ToString());
+  REQUIRE(status_a.ok());
+  REQUIRE(status_b.ok());
+  auto projects = (*b)->ListProjects({});
+  REQUIRE(projects.ok());
+  CHECK(projects->items.size() == 1);  // the seed ran once
+}
+
+TEST_CASE("postgres: NUL characters are stored as U+FFFD instead of failing the batch", "[postgres]") {
+  PostgresHarness harness;
+  auto store = OpenMigrated(harness);
+  auto span = MakeSpan(1, R"({"a": "x\u0000y", "b": "back\\u0000slash"})");
+  span.set_name(std::string("n\0m", 3));
+  auto result = store->WriteSpans({&span});
+  INFO(result.status().ToString());
+  REQUIRE(result.ok());
+  CHECK(result->inserted == 1);
+  osprey::store::SpanQuery query;
+  query.project_id = 1;
+  auto page = store->ListSpans(query);
+  REQUIRE(page.ok());
+  REQUIRE(page->items.size() == 1);
+  CHECK(page->items[0].name == "n\xef\xbf\xbdm");
+  CHECK_THAT(page->items[0].attributes_json, Catch::Contains("x\xef\xbf\xbdy"));
+  CHECK_THAT(page->items[0].attributes_json, Catch::Contains(R"(back\\u0000slash)"));  // an escaped backslash
+}
+
+TEST_CASE("postgres: invalid UTF-8 fails the batch with a permanent error naming the field", "[postgres]") {
+  PostgresHarness harness;
+  auto store = OpenMigrated(harness);
+  auto span = MakeSpan(2, "{}");
+  span.set_status_message("\xff\xfe");
+  auto result = store->WriteSpans({&span});
+  REQUIRE(!result.ok());
+  CHECK(result.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(!osprey::base::IsRetryable(result.status()));
+  CHECK_THAT(std::string(result.status().message()), Catch::Contains("status_message"));
+}
+
+TEST_CASE("postgres: a read over statement_timeout is a retryable DEADLINE_EXCEEDED", "[postgres]") {
+  PostgresHarness harness;
+  auto config = harness.Config();
+  config.statement_timeout_ms = 300;
+  auto store = osprey::store::OpenPostgresStore(config);
+  REQUIRE(store.ok());
+  REQUIRE((*store)->Migrate().ok());
+  // Another session holds an exclusive lock on spans for 3 s: the read waits and is cancelled.
+  std::string psql = "runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -h 127.0.0.1 -p " +
+                     std::to_string(Cluster::Get().port()) + " -U postgres -d " + harness.database() + " -X -q";
+  REQUIRE(std::system(("(" + psql + " -c 'BEGIN; LOCK TABLE spans; SELECT pg_sleep(3); COMMIT;' >/dev/null 2>&1 &)")
+                          .c_str()) == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  osprey::store::SpanQuery query;
+  query.project_id = 1;
+  auto started = std::chrono::steady_clock::now();
+  auto page = (*store)->ListSpans(query);
+  auto waited = std::chrono::steady_clock::now() - started;
+  REQUIRE(!page.ok());
+  CHECK(page.status().code() == absl::StatusCode::kDeadlineExceeded);
+  CHECK(osprey::base::IsRetryable(page.status()));
+  CHECK(waited < std::chrono::milliseconds(1500));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // the lock is gone: reads work again
+  CHECK((*store)->ListSpans(query).ok());
+}
