@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: all bootstrap configure build run test test-unit test-integration bench fuzz format clean
+.PHONY: all bootstrap configure build run test test-unit test-integration test-asan bench fuzz format clean
 
 all: build
 
@@ -33,6 +33,12 @@ test-unit: build
 
 test-integration: build
 	@ctest --preset $(PRESET) --output-on-failure -L integration
+
+# Every suite again against an AddressSanitizer + UndefinedBehaviorSanitizer build (not part of CI's `make test`).
+test-asan: bootstrap
+	@test -f build/asan-ubsan/build.ninja || cmake --preset asan-ubsan
+	@cmake --build --preset asan-ubsan -j $(JOBS)
+	@ctest --preset asan-ubsan --output-on-failure
 
 bench: build
 	@bench/embedded.sh
