@@ -416,3 +416,60 @@ TEST_CASE("kafka bus: while the broker is down Publish fails retryably, never OK
   CHECK(seen.front() == "before");
   CHECK(seen.back() == "after");
 }
+
+TEST_CASE("kafka bus: two consumers of one group share the partitions and together see every message once") {
+  auto made = osprey::bus::NewKafkaBus(Config(), nullptr);
+  REQUIRE(made.ok());
+  auto& bus = **made;
+  REQUIRE(bus.CreateTopic({"spans", 4, 1024}).ok());
+  std::mutex mu;
+  std::map<std::string, int> times_seen;  // payload -> deliveries, over both consumers
+  int seen_by[2] = {0, 0};
+  auto handler = [&](int who) {
+    return [&, who](std::vector<osprey::bus::Delivery>& batch) {
+      std::lock_guard<std::mutex> lock(mu);
+      for (const auto& d : batch) ++times_seen[d.payload];
+      seen_by[who] += static_cast<int>(batch.size());
+      return absl::OkStatus();
+    };
+  };
+  auto first = *bus.NewConsumer({"writers", "spans"});
+  auto second = *bus.NewConsumer({"writers", "spans"});
+  REQUIRE(first->Start(handler(0)).ok());
+  REQUIRE(second->Start(handler(1)).ok());
+  auto producer = bus.NewProducer();
+  // Warm up until the group settled with partitions on both members.
+  auto until = std::chrono::steady_clock::now() + 30s;
+  for (int round = 0;; ++round) {
+    std::vector<osprey::bus::Message> warm;
+    for (int k = 0; k < 16; ++k) warm.push_back({"spans", "key" + std::to_string(k), "warm"});
+    REQUIRE(producer->Publish(std::move(warm), 10s).ok());
+    std::this_thread::sleep_for(300ms);
+    std::lock_guard<std::mutex> lock(mu);
+    if ((seen_by[0] > 0 && seen_by[1] > 0) || std::chrono::steady_clock::now() > until) break;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    REQUIRE(seen_by[0] > 0);
+    REQUIRE(seen_by[1] > 0);
+    times_seen.clear();
+  }
+  std::vector<osprey::bus::Message> messages;
+  for (int i = 0; i < 200; ++i) messages.push_back({"spans", "key" + std::to_string(i % 16), "m" + std::to_string(i)});
+  REQUIRE(producer->Publish(std::move(messages), 10s).ok());
+  until = std::chrono::steady_clock::now() + 20s;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (times_seen.size() >= 200 || std::chrono::steady_clock::now() > until) break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  std::this_thread::sleep_for(200ms);
+  first->Stop();
+  second->Stop();
+  CHECK(times_seen.size() == 200);
+  int duplicates = 0;
+  for (const auto& [payload, n] : times_seen) duplicates += n - 1;
+  CHECK(duplicates == 0);
+}
