@@ -3,7 +3,10 @@
 // private cluster with deploy/postgres/start unless --dsn is given. Prints spans/s (wall clock; the
 // server's CPU is not in this process's CPU time) and the size of the spans table. Not a test.
 //
-//   store_postgres_write_bench [--batches N] [--batch-size N] [--compression lz4|pglz] [--dsn DSN]
+//   store_postgres_write_bench [--batches N] [--batch-size N] [--compression lz4|pglz] [--prompt-bytes N]
+//                              [--dsn DSN]
+// The default prompt (600 bytes) gives ~1.6 KB attributes, which stay below the TOAST threshold
+// (~2 KB rows): compression only applies with larger prompts (e.g. --prompt-bytes 8000).
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -26,8 +29,15 @@ std::string Bytes(uint64_t value, size_t size) {
   return bytes;
 }
 
-std::string Attributes(uint64_t n) {
-  std::string prompt(600, 'p');
+std::string Attributes(uint64_t n, size_t prompt_bytes) {
+  // Prompt text that compresses like prose, not like one repeated byte.
+  std::string prompt;
+  static const char* kWords[] = {"the ",   "model ",   "answers ", "a ",  "question ",
+                                 "about ", "tracing ", "spans ",   "in ", "json "};
+  for (uint64_t i = n; prompt.size() < prompt_bytes; i = i * 6364136223846793005ULL + 1442695040888963407ULL) {
+    prompt += kWords[(i >> 33) % 10];
+  }
+  prompt.resize(prompt_bytes);
   std::string completion(500, 'c');
   prompt.replace(0, std::to_string(n).size(), std::to_string(n));
   return R"({"llm":{"model_name":"gpt-4o-mini","provider":"openai","invocation_parameters":"{\"temperature\":0.2}",)"
@@ -78,11 +88,18 @@ int main(int argc, char** argv) {
   int batch_size = 1000;
   std::string compression = "lz4";
   std::string dsn;
+  size_t prompt_bytes = 600;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--batches")) batches = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--batch-size")) batch_size = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--compression")) compression = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--dsn")) dsn = argv[i + 1];
+    if (!std::strcmp(argv[i], "--batches"))
+      batches = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--batch-size"))
+      batch_size = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--compression"))
+      compression = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--dsn"))
+      dsn = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--prompt-bytes"))
+      prompt_bytes = std::strtoul(argv[i + 1], nullptr, 10);
   }
   if (compression != "lz4" && compression != "pglz") {
     std::fprintf(stderr, "--compression must be lz4 or pglz\n");
@@ -95,7 +112,8 @@ int main(int argc, char** argv) {
     if (mkdtemp(pattern.data()) == nullptr) return 1;
     dir = pattern;
     port = FreePort();
-    std::string start = std::string(OSPREY_PG_DEPLOY_DIR) + "/start " + dir + " " + std::to_string(port) + " >/dev/null";
+    std::string start =
+        std::string(OSPREY_PG_DEPLOY_DIR) + "/start " + dir + " " + std::to_string(port) + " >/dev/null";
     if (std::system(start.c_str()) != 0) {
       std::fprintf(stderr, "could not start postgres in %s\n", dir.c_str());
       return 1;
@@ -107,6 +125,7 @@ int main(int argc, char** argv) {
     osprey::store::PostgresConfig config;
     config.dsn = dsn;
     config.pool_size = 1;
+    config.attribute_compression = compression;
     auto store = osprey::store::OpenPostgresStore(config);
     if (!store.ok() || !(*store)->Migrate().ok()) {
       std::fprintf(stderr, "open failed: %s\n", store.status().ToString().c_str());
@@ -130,7 +149,7 @@ int main(int argc, char** argv) {
           span.set_start_time_unix_nano(1'700'000'000'000'000'000ULL + n * 1000);
           span.set_end_time_unix_nano(1'700'000'000'000'000'000ULL + n * 1000 + 500);
           span.set_status_code(osprey::model::v1::STATUS_CODE_OK);
-          span.set_attributes_json(Attributes(n));
+          span.set_attributes_json(Attributes(n, prompt_bytes));
           attribute_bytes += span.attributes_json().size();
           if (trace % 5 == 0) span.set_session_id("session-" + std::to_string(trace / 5));
           span.set_llm_model_name("gpt-4o-mini");

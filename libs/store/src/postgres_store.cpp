@@ -299,13 +299,17 @@ absl::StatusOr<SpanRow> ValidateSpan(const model::v1::Span* span, size_t index) 
   if (auto error = CheckJson(span->attributes_json(), '{', "attributes_json")) return Invalid(where + ": " + *error);
   if (auto error = CheckJson(span->events_json(), '[', "events_json")) return Invalid(where + ": " + *error);
   // The server's encoding is UTF-8 and refuses anything else; say which field is wrong.
-  for (const auto& [field, text] :
-       {std::pair<const char*, const std::string*>{"name", &span->name()}, {"span_kind", &span->span_kind()},
-        {"status_message", &span->status_message()}, {"session_id", &span->session_id()},
-        {"user_id", &span->user_id()}, {"llm_model_name", &span->llm_model_name()},
-        {"input_preview", &span->input_preview()}, {"output_preview", &span->output_preview()},
-        {"project_name", &span->project_name()}, {"attributes_json", &span->attributes_json()},
-        {"events_json", &span->events_json()}}) {
+  for (const auto& [field, text] : {std::pair<const char*, const std::string*>{"name", &span->name()},
+                                    {"span_kind", &span->span_kind()},
+                                    {"status_message", &span->status_message()},
+                                    {"session_id", &span->session_id()},
+                                    {"user_id", &span->user_id()},
+                                    {"llm_model_name", &span->llm_model_name()},
+                                    {"input_preview", &span->input_preview()},
+                                    {"output_preview", &span->output_preview()},
+                                    {"project_name", &span->project_name()},
+                                    {"attributes_json", &span->attributes_json()},
+                                    {"events_json", &span->events_json()}}) {
     if (!base::IsValidUtf8(*text)) return Invalid(where + ": " + field + " is not valid UTF-8");
   }
   return row;
@@ -528,7 +532,8 @@ class PostgresMigrationTarget final : public MigrationTarget {
   }
   absl::Status EnsureVersionTable() override {
     return Run([&] {
-      tx_->exec("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)");
+      tx_->exec(
+          "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)");
     });
   }
   absl::StatusOr<std::vector<int>> AppliedVersions() override {
@@ -543,8 +548,7 @@ class PostgresMigrationTarget final : public MigrationTarget {
   absl::Status Apply(const Migration& migration) override {
     return Run([&] {
       tx_->exec(std::string(migration.sql));
-      tx_->exec_params("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", migration.version,
-                       Now());
+      tx_->exec_params("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", migration.version, Now());
     });
   }
   absl::Status Commit() override {
@@ -668,7 +672,8 @@ void SetUpConnection(pqxx::connection& connection, const PostgresConfig& config)
       "status_message text NOT NULL, session_id text, user_id text, llm_model_name text, "
       "llm_token_count_prompt bigint NOT NULL, llm_token_count_completion bigint NOT NULL, "
       "llm_token_count_total bigint NOT NULL, input_preview text, output_preview text, "
-      "attributes jsonb NOT NULL, events jsonb NOT NULL) ON COMMIT DELETE ROWS");
+      "attributes jsonb COMPRESSION " +
+      config.attribute_compression + " NOT NULL, events jsonb NOT NULL) ON COMMIT DELETE ROWS");
 }
 
 absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect(const PostgresConfig& config) {
@@ -789,12 +794,27 @@ absl::Status PostgresStore::WriteLocked(pqxx::work& tx, const std::vector<SpanRo
   // 1. COPY the batch into the connection's staging table (emptied at commit).
   {
     pqxx::stream_to copy(tx, "osprey_staging_spans",
-                         std::vector<std::string>{"ord", "trace_id", "span_id", "parent_id", "project_name", "name",
-                                                  "span_kind", "start_time", "end_time", "status_code",
-                                                  "status_message", "session_id", "user_id", "llm_model_name",
-                                                  "llm_token_count_prompt", "llm_token_count_completion",
-                                                  "llm_token_count_total", "input_preview", "output_preview",
-                                                  "attributes", "events"});
+                         std::vector<std::string>{"ord",
+                                                  "trace_id",
+                                                  "span_id",
+                                                  "parent_id",
+                                                  "project_name",
+                                                  "name",
+                                                  "span_kind",
+                                                  "start_time",
+                                                  "end_time",
+                                                  "status_code",
+                                                  "status_message",
+                                                  "session_id",
+                                                  "user_id",
+                                                  "llm_model_name",
+                                                  "llm_token_count_prompt",
+                                                  "llm_token_count_completion",
+                                                  "llm_token_count_total",
+                                                  "input_preview",
+                                                  "output_preview",
+                                                  "attributes",
+                                                  "events"});
     auto nullable = [](const std::string& text, std::string& holder) -> const char* {
       if (text.empty()) return nullptr;
       holder = PgText(text);
@@ -809,9 +829,9 @@ absl::Status PostgresStore::WriteLocked(pqxx::work& tx, const std::vector<SpanRo
           row.parent_id.empty() ? static_cast<const char*>(nullptr) : row.parent_id.c_str(), project,
           PgText(span.name()), span.span_kind().empty() ? std::string("UNKNOWN") : PgText(span.span_kind()), row.start,
           row.end, std::string(StatusName(span.status_code())), PgText(span.status_message()),
-          nullable(span.session_id(), session), nullable(span.user_id(), user),
-          nullable(span.llm_model_name(), model), span.llm_token_count_prompt(), span.llm_token_count_completion(),
-          row.token_total, nullable(span.input_preview(), input), nullable(span.output_preview(), output),
+          nullable(span.session_id(), session), nullable(span.user_id(), user), nullable(span.llm_model_name(), model),
+          span.llm_token_count_prompt(), span.llm_token_count_completion(), row.token_total,
+          nullable(span.input_preview(), input), nullable(span.output_preview(), output),
           PgJson(span.attributes_json(), "{}"), PgJson(span.events_json(), "[]"));
     }
     copy.complete();
@@ -1169,11 +1189,11 @@ absl::StatusOr<Page<TraceRecord>> PostgresStore::ListTraces(const TraceQuery& qu
       q.Sql(" AND t.session_rowid = ANY(").Arg(IntArray(query.session_rowids), "bigint[]").Sql(")");
     }
     if (query.cursor_id) {
-      pqxx::result cursor = tx.exec_params("SELECT start_time, end_time FROM traces WHERE id = $1::bigint",
-                                           *query.cursor_id);
+      pqxx::result cursor =
+          tx.exec_params("SELECT start_time, end_time FROM traces WHERE id = $1::bigint", *query.cursor_id);
       if (cursor.empty()) return Invalid("trace cursor " + std::to_string(*query.cursor_id) + " does not exist");
-      int64_t cursor_key = query.sort == TraceSort::kLatency ? Int(cursor[0][1]) - Int(cursor[0][0])
-                                                             : Int(cursor[0][0]);
+      int64_t cursor_key =
+          query.sort == TraceSort::kLatency ? Int(cursor[0][1]) - Int(cursor[0][0]) : Int(cursor[0][0]);
       q.Sql(" AND (" + key + ", t.id) " + (desc ? "<=" : ">=") + " (").Int(cursor_key).Sql(", ");
       q.Int(*query.cursor_id).Sql(")");
     }
@@ -1235,11 +1255,10 @@ absl::StatusOr<std::optional<SessionRecord>> PostgresStore::GetSessionBySessionI
 
 absl::StatusOr<std::vector<TraceRecord>> PostgresStore::TracesOfSession(int64_t session_rowid) {
   return Read<std::vector<TraceRecord>>([&](pqxx::transaction_base& tx) {
-    return ReadAll<TraceRecord>(
-        tx.exec_params(std::string("SELECT ") + kTraceColumns +
-                           " WHERE t.session_rowid = $1::bigint ORDER BY t.start_time, t.id",
-                       session_rowid),
-        ReadTrace);
+    return ReadAll<TraceRecord>(tx.exec_params(std::string("SELECT ") + kTraceColumns +
+                                                   " WHERE t.session_rowid = $1::bigint ORDER BY t.start_time, t.id",
+                                               session_rowid),
+                                ReadTrace);
   });
 }
 
@@ -1314,6 +1333,10 @@ absl::Status ValidatePostgresConfig(const PostgresConfig& config) {
   if (config.statement_timeout_ms < 0) return Invalid("postgres: statement_timeout_ms must not be negative");
   if (config.write_timeout_ms < 0) return Invalid("postgres: write_timeout_ms must not be negative");
   if (config.write_retries < 0) return Invalid("postgres: write_retries must not be negative");
+  if (config.attribute_compression != "lz4" && config.attribute_compression != "pglz") {
+    return Invalid("postgres: attribute_compression must be \"lz4\" or \"pglz\", got \"" +
+                   config.attribute_compression + "\"");
+  }
   return absl::OkStatus();
 }
 

@@ -10,8 +10,8 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -35,6 +35,13 @@ int FreePort() {
   REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) == 0);
   close(fd);
   return ntohs(addr.sin_port);
+}
+
+// psql as the cluster's owner: deploy/postgres/start runs the server as `postgres` when started by root.
+std::string PsqlCommand(int port, const std::string& database) {
+  return std::string(geteuid() == 0 ? "runuser -u postgres -- " : "") +
+         "/usr/lib/postgresql/15/bin/psql -h 127.0.0.1 -p " + std::to_string(port) + " -U postgres -d " + database +
+         " -X -q";
 }
 
 // Runs a shell command, returning its exit status and stdout.
@@ -88,9 +95,7 @@ class Cluster final {
     REQUIRE(status == 0);
   }
   void Psql(const std::string& sql) {
-    auto [status, output] = Shell("runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -h 127.0.0.1 -p " +
-                                  std::to_string(port_) + " -U postgres -d postgres -X -q -v ON_ERROR_STOP=1 -c '" +
-                                  sql + "' 2>&1");
+    auto [status, output] = Shell(PsqlCommand(port_, "postgres") + " -v ON_ERROR_STOP=1 -c '" + sql + "' 2>&1");
     INFO(sql << ": " << output);
     REQUIRE(status == 0);
   }
@@ -106,7 +111,9 @@ class PostgresHarness final : public osprey::storetest::StoreHarness {
   PostgresHarness() : database_(Cluster::Get().CreateDatabase()) {}
   ~PostgresHarness() override { Cluster::Get().DropDatabase(database_); }
 
-  absl::StatusOr<std::unique_ptr<osprey::store::Store>> Open() override { return osprey::store::OpenPostgresStore(Config()); }
+  absl::StatusOr<std::unique_ptr<osprey::store::Store>> Open() override {
+    return osprey::store::OpenPostgresStore(Config());
+  }
 
   const std::string& database() const { return database_; }
 
@@ -167,6 +174,9 @@ TEST_CASE("postgres: invalid configuration is refused with a precise error", "[p
   bad = config;
   bad.write_retries = -1;
   check(bad, "write_retries");
+  bad = config;
+  bad.attribute_compression = "zstd";
+  check(bad, "attribute_compression");
 }
 
 TEST_CASE("postgres: an unreachable server is a retryable UNAVAILABLE", "[postgres]") {
@@ -237,10 +247,10 @@ TEST_CASE("postgres: a read over statement_timeout is a retryable DEADLINE_EXCEE
   REQUIRE(store.ok());
   REQUIRE((*store)->Migrate().ok());
   // Another session holds an exclusive lock on spans for 3 s: the read waits and is cancelled.
-  std::string psql = "runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -h 127.0.0.1 -p " +
-                     std::to_string(Cluster::Get().port()) + " -U postgres -d " + harness.database() + " -X -q";
-  REQUIRE(std::system(("(" + psql + " -c 'BEGIN; LOCK TABLE spans; SELECT pg_sleep(3); COMMIT;' >/dev/null 2>&1 &)")
-                          .c_str()) == 0);
+  std::string psql = PsqlCommand(Cluster::Get().port(), harness.database());
+  REQUIRE(std::system(
+              ("(" + psql + " -c 'BEGIN; LOCK TABLE spans; SELECT pg_sleep(3); COMMIT;' >/dev/null 2>&1 &)").c_str()) ==
+          0);
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   osprey::store::SpanQuery query;
   query.project_id = 1;
