@@ -15,6 +15,7 @@
 #include "admin_routes.hpp"
 #include "infra_modules.hpp"
 #include "osprey/bus/inprocess_bus.hpp"
+#include "osprey/ingest/otlp_http.hpp"
 #include "osprey/config/config.hpp"
 #include "osprey/ingest/ingest_module.hpp"
 #include "osprey/log/log.hpp"
@@ -23,6 +24,12 @@
 #include "osprey/runtime/runtime.hpp"
 #include "osprey/store/sqlite_store.hpp"
 #include "osprey/writer/writer_module.hpp"
+#ifdef OSPREY_HAVE_KAFKA
+#include "osprey/bus/kafka_bus.hpp"
+#endif
+#ifdef OSPREY_HAVE_POSTGRES
+#include "osprey/store/postgres_store.hpp"
+#endif
 
 namespace {
 
@@ -33,8 +40,12 @@ With no configuration, osprey runs every module in one process: OTLP/gRPC on :43
 :4318 and :6006/v1/traces, the REST API on :6006, SQLite in ./data.
 )";
 
+#ifndef OSPREY_DEFAULT_TARGET
+#define OSPREY_DEFAULT_TARGET "all"
+#endif
+
 struct Flags {
-  std::string target = "all";
+  std::string target = OSPREY_DEFAULT_TARGET;
   std::string config_path;
   std::string data_dir;
   std::string ports_file;
@@ -84,6 +95,48 @@ bool WritePortsFile(const std::string& path, uint16_t grpc, uint16_t ingest_http
     if (!out) return false;
   }
   return std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+// The store this process needs: none for a lone ingest, else SQLite (embedded) or Postgres.
+absl::StatusOr<std::unique_ptr<osprey::store::Store>> OpenStore(const osprey::config::Config& config, bool needed) {
+  if (!needed) return std::unique_ptr<osprey::store::Store>();
+  if (config.store.kind == "postgres") {
+#ifdef OSPREY_HAVE_POSTGRES
+    osprey::store::PostgresConfig pg;
+    pg.dsn = config.store.postgres.dsn;
+    pg.pool_size = config.store.postgres.pool_size;
+    pg.statement_timeout_ms = config.store.postgres.statement_timeout_ms;
+    return osprey::store::OpenPostgresStore(pg);
+#else
+    return absl::UnimplementedError("this build has no Postgres store (libpqxx was not found)");
+#endif
+  }
+  osprey::store::SqliteConfig sqlite;
+  sqlite.path = config.SqlitePath();
+  sqlite.synchronous = config.store.sqlite.synchronous;
+  sqlite.read_connections = config.store.sqlite.read_connections;
+  return osprey::store::OpenSqliteStore(sqlite);
+}
+
+absl::StatusOr<std::unique_ptr<osprey::bus::Bus>> OpenBus(const osprey::config::Config& config,
+                                                         osprey::metrics::Registry* metrics) {
+  if (config.bus.kind == "kafka") {
+#ifdef OSPREY_HAVE_KAFKA
+    osprey::bus::KafkaBusConfig kafka;
+    kafka.brokers = config.bus.kafka.brokers;
+    kafka.client_id = config.bus.kafka.client_id;
+    kafka.namespace_prefix = config.bus.kafka.namespace_prefix;
+    kafka.linger_ms = config.bus.kafka.linger_ms;
+    kafka.message_max_bytes = static_cast<size_t>(config.ingest.max_message_bytes);
+    return osprey::bus::NewKafkaBus(kafka, metrics);
+#else
+    return absl::UnimplementedError("this build has no Kafka bus (librdkafka was not found)");
+#endif
+  }
+  osprey::bus::InProcessBusConfig inprocess;
+  inprocess.capacity_bytes = config.bus.inprocess.capacity_bytes;
+  inprocess.default_partitions = config.bus.inprocess.partitions;
+  return osprey::bus::NewInProcessBus(inprocess, metrics);
 }
 
 int Run(int argc, char** argv) {
@@ -139,39 +192,45 @@ int Run(int argc, char** argv) {
   }
 
   osprey::metrics::Registry metrics;
-  osprey::store::SqliteConfig sqlite;
-  sqlite.path = config.SqlitePath();
-  sqlite.synchronous = config.store.sqlite.synchronous;
-  sqlite.read_connections = config.store.sqlite.read_connections;
-  auto store = osprey::store::OpenSqliteStore(sqlite);
-  if (!store.ok()) {
-    osprey::log::Error("cannot open the store",
-                       {{"path", sqlite.path}, {"error", std::string(store.status().message())}});
-    return 1;
-  }
-  osprey::bus::InProcessBusConfig bus_config;
-  bus_config.capacity_bytes = config.bus.inprocess.capacity_bytes;
-  bus_config.default_partitions = config.bus.inprocess.partitions;
-  auto bus = osprey::bus::NewInProcessBus(bus_config, &metrics);
-
-  osprey::runtime::Runtime runtime;
-  auto admin = [&](osprey::http::Router& router) { osprey::app::AddAdminRoutes(router, runtime, metrics); };
   const bool run_ingest = Contains(*targets, "ingest");
   const bool run_writer = Contains(*targets, "writer");
   const bool run_query = Contains(*targets, "query");
 
+  auto store = OpenStore(config, run_writer || run_query);
+  if (!store.ok()) {
+    osprey::log::Error("cannot open the store", {{"kind", config.store.kind}, {"error", std::string(store.status().message())}});
+    return 1;
+  }
+  auto bus = OpenBus(config, &metrics);
+  if (!bus.ok()) {
+    osprey::log::Error("cannot create the bus", {{"kind", config.bus.kind}, {"error", std::string(bus.status().message())}});
+    return 1;
+  }
+
+  osprey::runtime::Runtime runtime;
+  auto admin = [&](osprey::http::Router& router) { osprey::app::AddAdminRoutes(router, runtime, metrics); };
   std::unique_ptr<osprey::ingest::IngestModule> ingest;
-  if (run_ingest) ingest = std::make_unique<osprey::ingest::IngestModule>(config.ingest, *bus, &metrics, admin);
-  runtime.Add(std::make_unique<osprey::app::StoreModule>(**store));
+  if (run_ingest) ingest = std::make_unique<osprey::ingest::IngestModule>(config.ingest, **bus, &metrics, admin);
+  // A query gateway without ingest in its process still takes POST /v1/traces (phoenix-otel's default
+  // endpoint) and publishes to the bus itself.
+  std::unique_ptr<osprey::bus::Producer> gateway_producer;
+  std::unique_ptr<osprey::ingest::Ingestor> gateway_ingestor;
+  if (run_query && !run_ingest) {
+    gateway_producer = (*bus)->NewProducer();
+    gateway_ingestor = std::make_unique<osprey::ingest::Ingestor>(config.ingest, *gateway_producer, &metrics);
+  }
+  if (*store) runtime.Add(std::make_unique<osprey::app::StoreModule>(**store));
+  const int partitions = config.bus.kind == "kafka" ? config.bus.kafka.partitions : config.bus.inprocess.partitions;
   runtime.Add(std::make_unique<osprey::app::BusModule>(
-      *bus, std::vector<osprey::bus::TopicSpec>{{osprey::bus::kSpansTopic, config.bus.inprocess.partitions,
-                                                 static_cast<size_t>(config.ingest.max_message_bytes)}}));
-  if (run_writer) runtime.Add(std::make_unique<osprey::writer::WriterModule>(config.writer, *bus, **store, &metrics));
+      **bus, std::vector<osprey::bus::TopicSpec>{
+                 {osprey::bus::kSpansTopic, partitions, static_cast<size_t>(config.ingest.max_message_bytes)}}));
+  if (run_writer) runtime.Add(std::make_unique<osprey::writer::WriterModule>(config.writer, **bus, **store, &metrics));
   osprey::query::QueryModule* query = nullptr;
   if (run_query) {
     auto gateway_routes = [&](osprey::http::Router& router) {
       admin(router);
       if (ingest) ingest->RegisterRoutes(router);  // POST /v1/traces on 6006, as Phoenix serves it
+      if (gateway_ingestor) router.Add("POST", "/v1/traces", osprey::ingest::MakeOtlpHttpHandler(*gateway_ingestor));
     };
     query = runtime.Add(std::make_unique<osprey::query::QueryModule>(config.query, **store, &metrics,
                                                                      config.ingest.max_request_bytes, gateway_routes));

@@ -79,6 +79,14 @@ absl::Status ParseBus(Section s, BusConfig& c) {
   OSPREY_RETURN_IF_ERROR(in.Read("capacity_bytes", c.inprocess.capacity_bytes));
   OSPREY_RETURN_IF_ERROR(in.Read("partitions", c.inprocess.partitions));
   OSPREY_RETURN_IF_ERROR(Finish(in));
+  Section k = s.Sub("kafka");
+  OSPREY_RETURN_IF_ERROR(k.CheckIsMap());
+  OSPREY_RETURN_IF_ERROR(k.Read("brokers", c.kafka.brokers));
+  OSPREY_RETURN_IF_ERROR(k.Read("client_id", c.kafka.client_id));
+  OSPREY_RETURN_IF_ERROR(k.Read("namespace_prefix", c.kafka.namespace_prefix));
+  OSPREY_RETURN_IF_ERROR(k.Read("partitions", c.kafka.partitions));
+  OSPREY_RETURN_IF_ERROR(k.Read("linger_ms", c.kafka.linger_ms));
+  OSPREY_RETURN_IF_ERROR(Finish(k));
   return Finish(s);
 }
 
@@ -91,6 +99,12 @@ absl::Status ParseStore(Section s, StoreConfig& c) {
   OSPREY_RETURN_IF_ERROR(sq.Read("synchronous", c.sqlite.synchronous));
   OSPREY_RETURN_IF_ERROR(sq.Read("read_connections", c.sqlite.read_connections));
   OSPREY_RETURN_IF_ERROR(Finish(sq));
+  Section pg = s.Sub("postgres");
+  OSPREY_RETURN_IF_ERROR(pg.CheckIsMap());
+  OSPREY_RETURN_IF_ERROR(pg.Read("dsn", c.postgres.dsn));
+  OSPREY_RETURN_IF_ERROR(pg.Read("pool_size", c.postgres.pool_size));
+  OSPREY_RETURN_IF_ERROR(pg.Read("statement_timeout_ms", c.postgres.statement_timeout_ms));
+  OSPREY_RETURN_IF_ERROR(Finish(pg));
   return Finish(s);
 }
 
@@ -145,11 +159,19 @@ absl::Status InProcessBusConfig::Validate() const {
   return absl::OkStatus();
 }
 
-absl::Status BusConfig::Validate() const {
-  if (kind != "inprocess") {
-    return absl::InvalidArgumentError(absl::StrCat("bus.kind: unsupported '", kind, "' (supported: inprocess)"));
+absl::Status KafkaConfig::Validate() const {
+  if (brokers.empty()) return absl::InvalidArgumentError("bus.kafka.brokers: required when bus.kind is kafka");
+  if (partitions < 1 || partitions > 10000) {
+    return absl::InvalidArgumentError("bus.kafka.partitions: must be between 1 and 10000");
   }
-  return inprocess.Validate();
+  if (linger_ms < 0) return absl::InvalidArgumentError("bus.kafka.linger_ms: must not be negative");
+  return absl::OkStatus();
+}
+
+absl::Status BusConfig::Validate() const {
+  if (kind == "inprocess") return inprocess.Validate();
+  if (kind == "kafka") return kafka.Validate();
+  return absl::InvalidArgumentError(absl::StrCat("bus.kind: unsupported '", kind, "' (supported: inprocess, kafka)"));
 }
 
 absl::Status SqliteConfig::Validate() const {
@@ -162,11 +184,21 @@ absl::Status SqliteConfig::Validate() const {
   return absl::OkStatus();
 }
 
-absl::Status StoreConfig::Validate() const {
-  if (kind != "sqlite") {
-    return absl::InvalidArgumentError(absl::StrCat("store.kind: unsupported '", kind, "' (supported: sqlite)"));
+absl::Status PostgresConfig::Validate() const {
+  if (dsn.empty()) return absl::InvalidArgumentError("store.postgres.dsn: required when store.kind is postgres");
+  if (pool_size < 1 || pool_size > 256) {
+    return absl::InvalidArgumentError("store.postgres.pool_size: must be between 1 and 256");
   }
-  return sqlite.Validate();
+  if (statement_timeout_ms < 0) {
+    return absl::InvalidArgumentError("store.postgres.statement_timeout_ms: must not be negative");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StoreConfig::Validate() const {
+  if (kind == "sqlite") return sqlite.Validate();
+  if (kind == "postgres") return postgres.Validate();
+  return absl::InvalidArgumentError(absl::StrCat("store.kind: unsupported '", kind, "' (supported: sqlite, postgres)"));
 }
 
 absl::Status IngestConfig::Validate() const {

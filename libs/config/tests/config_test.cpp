@@ -100,7 +100,7 @@ TEST_CASE("validation reports the offending field") {
   CHECK(Msg(c.Validate(AllTargets())) == "ingest.inflight_bytes: must be >= ingest.max_request_bytes");
   c = Config{};
   c.store.kind = "mysql";
-  CHECK(Msg(c.Validate(AllTargets())) == "store.kind: unsupported 'mysql' (supported: sqlite)");
+  CHECK(Msg(c.Validate(AllTargets())) == "store.kind: unsupported 'mysql' (supported: sqlite, postgres)");
 }
 
 TEST_CASE("the mode rule refuses SQLite and the in-process bus in a split deployment") {
@@ -139,4 +139,21 @@ TEST_CASE("config files load and report their path") {
   CHECK(c->log.level == "debug");
   auto missing = LoadFromFile("/nonexistent/osprey.yaml");
   CHECK(missing.status().code() == absl::StatusCode::kNotFound);
+}
+
+TEST_CASE("the distributed mode takes kafka and postgres sections") {
+  auto c = LoadFromString(R"(
+bus: {kind: kafka, kafka: {brokers: "127.0.0.1:9092", partitions: 8}}
+store: {kind: postgres, postgres: {dsn: "host=127.0.0.1 dbname=osprey"}}
+)");
+  REQUIRE(c.ok());
+  CHECK(c->bus.kafka.partitions == 8);
+  CHECK(c->Validate({"ingest"}).ok());  // separate services are fine with kafka and postgres
+  c->bus.kafka.brokers.clear();
+  CHECK(Msg(c->Validate({"ingest"})) == "bus.kafka.brokers: required when bus.kind is kafka");
+  auto missing_dsn = LoadFromString("store: {kind: postgres}\nbus: {kind: kafka, kafka: {brokers: x:1}}\n");
+  REQUIRE(missing_dsn.ok());
+  CHECK(Msg(missing_dsn->Validate({"writer"})) == "store.postgres.dsn: required when store.kind is postgres");
+  auto unknown = LoadFromString("bus: {kafka: {brokerz: x}}\n");
+  CHECK(Msg(unknown.status()) == "bus.kafka.brokerz: unknown key");
 }

@@ -31,9 +31,19 @@ struct InProcessBusConfig {
   absl::Status Validate() const;
 };
 
+struct KafkaConfig {
+  std::string brokers;  // "host:port[,host:port...]"; required when bus.kind is kafka
+  std::string client_id = "osprey";
+  std::string namespace_prefix;  // prefixes every topic and consumer group (shared clusters, tests)
+  int partitions = 4;            // of osprey.spans.v1 when Osprey creates it
+  int linger_ms = 10;
+  absl::Status Validate() const;
+};
+
 struct BusConfig {
-  std::string kind = "inprocess";  // inprocess (kafka: next issue)
+  std::string kind = "inprocess";  // inprocess | kafka
   InProcessBusConfig inprocess;
+  KafkaConfig kafka;
   absl::Status Validate() const;
 };
 
@@ -44,9 +54,17 @@ struct SqliteConfig {
   absl::Status Validate() const;
 };
 
+struct PostgresConfig {
+  std::string dsn;  // libpq connection string or URI; required when store.kind is postgres
+  int pool_size = 4;
+  int statement_timeout_ms = 30000;  // reads
+  absl::Status Validate() const;
+};
+
 struct StoreConfig {
-  std::string kind = "sqlite";  // sqlite (postgres: next issue)
+  std::string kind = "sqlite";  // sqlite | postgres
   SqliteConfig sqlite;
+  PostgresConfig postgres;
   absl::Status Validate() const;
 };
 
