@@ -35,6 +35,7 @@ namespace {
 
 constexpr char kUsage[] = R"(usage: osprey [--target=all|ingest,writer,query] [--config=FILE] [--data-dir=DIR]
               [--ports-file=FILE] [--check-config] [--version]
+       osprey migrate [--config=FILE] [--data-dir=DIR]
 
 With no configuration, osprey runs every module in one process: OTLP/gRPC on :4317, OTLP/HTTP on
 :4318 and :6006/v1/traces, the REST API on :6006, SQLite in ./data.
@@ -50,6 +51,7 @@ struct Flags {
   std::string data_dir;
   std::string ports_file;
   bool check_config = false;
+  bool migrate = false;  // `osprey migrate`: apply pending store migrations and exit
 };
 
 bool ParseFlags(int argc, char** argv, Flags& flags, std::string& error) {
@@ -73,6 +75,10 @@ bool ParseFlags(int argc, char** argv, Flags& flags, std::string& error) {
     }
     if (arg == "--check-config") {
       flags.check_config = true;
+      continue;
+    }
+    if (arg == "migrate" && i == 1) {
+      flags.migrate = true;
       continue;
     }
     error = "unknown argument: " + arg;
@@ -172,7 +178,8 @@ int Run(int argc, char** argv) {
   osprey::config::Config config = *loaded;
   osprey::config::ApplyEnvironment(config);
   if (!flags.data_dir.empty()) config.data_dir = flags.data_dir;
-  if (auto st = config.Validate(*targets); !st.ok()) {
+  // Migrating touches only the store, so the one-process rule of the embedded mode does not apply.
+  if (auto st = config.Validate(flags.migrate ? osprey::config::AllTargets() : *targets); !st.ok()) {
     std::cerr << "osprey: invalid configuration: " << st.message() << "\n";
     return 2;
   }
@@ -189,6 +196,18 @@ int Run(int argc, char** argv) {
   if (ec) {
     osprey::log::Error("cannot create the data directory", {{"data_dir", config.data_dir}, {"error", ec.message()}});
     return 1;
+  }
+
+  if (flags.migrate) {
+    auto store = OpenStore(config, /*needed=*/true);
+    absl::Status st = store.ok() ? (*store)->Migrate() : store.status();
+    if (store.ok()) (*store)->Close();
+    if (!st.ok()) {
+      osprey::log::Error("migration failed", {{"kind", config.store.kind}, {"error", std::string(st.message())}});
+      return 1;
+    }
+    osprey::log::Info("store migrated", {{"kind", config.store.kind}});
+    return 0;
   }
 
   osprey::metrics::Registry metrics;
