@@ -24,13 +24,14 @@
 #include "osprey/base/status.hpp"
 #include "osprey/base/time.hpp"
 #include "pg_migrations.hpp"
-#include "rapidjson/reader.h"
+#include "span_rows.hpp"
 
 namespace osprey::store {
 namespace {
 
-constexpr int kMaxJsonDepth = 1000;
-constexpr int64_t kMaxTime = std::numeric_limits<int64_t>::max();
+using internal::kMaxTime;
+using internal::SpanRow;
+using internal::StatusName;
 // pg_advisory_xact_lock key of Migrate(): "osprey" in ASCII.
 constexpr int64_t kMigrationLockKey = 0x6f7370726579;
 
@@ -202,103 +203,10 @@ std::optional<std::string> JsonValue(const std::variant<bool, int64_t, double, s
 
 // ---------------------------------------------------------------- input validation
 
-class DepthHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DepthHandler> {
- public:
-  bool Default() { return true; }
-  bool StartObject() { return ++depth_ <= kMaxJsonDepth; }
-  bool EndObject(rapidjson::SizeType) { return --depth_ >= 0; }
-  bool StartArray() { return ++depth_ <= kMaxJsonDepth; }
-  bool EndArray(rapidjson::SizeType) { return --depth_ >= 0; }
-
- private:
-  int depth_ = 0;
-};
-
-// Same rules as the SQLite store: empty is accepted; otherwise one JSON value opening with `open`,
-// nested at most kMaxJsonDepth levels. The text is padded for RapidJSON's SSE2 scanner.
-std::optional<std::string> CheckJson(const std::string& text, char open, const char* what) {
-  if (text.empty()) return std::nullopt;
-  size_t first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos || text[first] != open) {
-    return std::string(what) + (open == '{' ? " is not a JSON object" : " is not a JSON array");
-  }
-  thread_local std::string padded;
-  padded.assign(text);
-  padded.append(16, '\0');
-  rapidjson::StringStream stream(padded.c_str());
-  rapidjson::Reader reader;
-  DepthHandler handler;
-  rapidjson::ParseResult result =
-      reader.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag>(stream, handler);
-  if (!result) {
-    if (result.Code() == rapidjson::kParseErrorTermination) {
-      return std::string(what) + " nests deeper than " + std::to_string(kMaxJsonDepth) + " levels";
-    }
-    return std::string(what) + " is not valid JSON (offset " + std::to_string(result.Offset()) + ")";
-  }
-  if (text.find_first_not_of(" \t\r\n", stream.Tell()) != std::string::npos) {
-    return std::string(what) + " has text after the JSON value";
-  }
-  return std::nullopt;
-}
-
-const char* StatusName(model::v1::StatusCode code) {
-  switch (code) {
-    case model::v1::STATUS_CODE_OK:
-      return "OK";
-    case model::v1::STATUS_CODE_ERROR:
-      return "ERROR";
-    default:
-      return "UNSET";
-  }
-}
-
-struct SpanRow {
-  const model::v1::Span* span = nullptr;
-  size_t index = 0;
-  std::string trace_id;
-  std::string span_id;
-  std::string parent_id;
-  int64_t start = 0;
-  int64_t end = 0;
-  int64_t token_total = 0;
-};
-
-absl::StatusOr<SpanRow> ValidateSpan(const model::v1::Span* span, size_t index) {
-  std::string where = "span " + std::to_string(index);
-  if (span == nullptr) return Invalid(where + " is null");
-  if (span->trace_id().size() != 16 || base::IsAllZero(span->trace_id())) {
-    return Invalid(where + ": trace_id must be 16 bytes, not all zero");
-  }
-  if (span->span_id().size() != 8 || base::IsAllZero(span->span_id())) {
-    return Invalid(where + ": span_id must be 8 bytes, not all zero");
-  }
-  SpanRow row;
-  row.span = span;
-  row.index = index;
-  row.trace_id = base::HexEncode(span->trace_id());
-  row.span_id = base::HexEncode(span->span_id());
-  where += " (span_id " + row.span_id + ")";
-  if (!span->parent_span_id().empty()) {
-    if (span->parent_span_id().size() != 8) return Invalid(where + ": parent_span_id must be empty or 8 bytes");
-    row.parent_id = base::HexEncode(span->parent_span_id());
-  }
-  if (span->start_time_unix_nano() > static_cast<uint64_t>(kMaxTime) ||
-      span->end_time_unix_nano() > static_cast<uint64_t>(kMaxTime)) {
-    return Invalid(where + ": time past the year 2262");
-  }
-  row.start = static_cast<int64_t>(span->start_time_unix_nano());
-  row.end = static_cast<int64_t>(span->end_time_unix_nano());
-  if (span->llm_token_count_prompt() < 0 || span->llm_token_count_completion() < 0 ||
-      span->llm_token_count_total() < 0) {
-    return Invalid(where + ": negative token count");
-  }
-  row.token_total = span->llm_token_count_total() != 0
-                        ? span->llm_token_count_total()
-                        : span->llm_token_count_prompt() + span->llm_token_count_completion();
-  if (auto error = CheckJson(span->attributes_json(), '{', "attributes_json")) return Invalid(where + ": " + *error);
-  if (auto error = CheckJson(span->events_json(), '[', "events_json")) return Invalid(where + ": " + *error);
-  // The server's encoding is UTF-8 and refuses anything else; say which field is wrong.
+// The shared checks, plus UTF-8 in every text field: the server's encoding refuses anything else.
+absl::StatusOr<SpanRow> ValidatePostgresSpan(const model::v1::Span* span, size_t index) {
+  OSPREY_ASSIGN_OR_RETURN(SpanRow row, internal::ValidateSpan(span, index));
+  const std::string where = internal::Where(row);
   for (const auto& [field, text] : {std::pair<const char*, const std::string*>{"name", &span->name()},
                                     {"span_kind", &span->span_kind()},
                                     {"status_message", &span->status_message()},
@@ -753,7 +661,7 @@ absl::StatusOr<WriteResult> PostgresStore::WriteSpans(const std::vector<const mo
   std::vector<SpanRow> rows;
   rows.reserve(spans.size());
   for (size_t i = 0; i < spans.size(); ++i) {
-    OSPREY_ASSIGN_OR_RETURN(SpanRow row, ValidateSpan(spans[i], i));
+    OSPREY_ASSIGN_OR_RETURN(SpanRow row, ValidatePostgresSpan(spans[i], i));
     rows.push_back(std::move(row));
   }
   std::stable_sort(rows.begin(), rows.end(), [](const SpanRow& a, const SpanRow& b) {
