@@ -57,8 +57,8 @@ class Ingestor final {
   // `producer` must outlive the ingestor; `metrics` may be null.
   Ingestor(const config::IngestConfig& config, bus::Producer& producer, metrics::Registry* metrics);
 
-  // `request_bytes` is the decoded request size, charged to the in-flight budget while the request
-  // is processed. Call ReserveBudget() first to refuse before decoding.
+  // Normalizes, publishes and waits for durability. The transports reserve the request's bytes with
+  // ReserveBudget() before decoding and release them after Export() returns.
   ExportOutcome Export(const otlp::ExportRequest& request, const std::string& project_override, Transport transport);
 
   // Reserves budget for a request of `bytes` before it is decoded; retryable RESOURCE_EXHAUSTED when
