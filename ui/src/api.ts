@@ -1,0 +1,289 @@
+// Client for the gateway: Phoenix-compatible routes under /v1 and Osprey's own under /osprey/v1
+// (documented in services/query/README.md). Every function throws ApiError on a non-2xx answer.
+
+export class ApiError extends Error {
+  constructor(
+    public status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const init: RequestInit = { method, headers: {} };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    (init.headers as Record<string, string>)["Content-Type"] = "application/json";
+  }
+  const res = await fetch(path, init);
+  const text = await res.text();
+  if (!res.ok) {
+    let message = text;
+    try {
+      const parsed = JSON.parse(text);
+      if (typeof parsed?.detail === "string") message = parsed.detail;
+      else if (Array.isArray(parsed?.detail)) message = parsed.detail.map((d: { msg?: string }) => d.msg).join("; ");
+    } catch {
+      /* plain-text body */
+    }
+    throw new ApiError(res.status, message || res.statusText);
+  }
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+function qs(params: Record<string, string | number | undefined | null | string[]>): string {
+  const sp = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === null || v === "") continue;
+    if (Array.isArray(v)) v.forEach((x) => sp.append(k, x));
+    else sp.set(k, String(v));
+  }
+  const s = sp.toString();
+  return s ? `?${s}` : "";
+}
+
+const enc = encodeURIComponent;
+
+export interface ProjectSummary {
+  id: string;
+  name: string;
+  description: string | null;
+  trace_count: number;
+  error_trace_count: number;
+  latency_p50_ms: number | null;
+  latency_p99_ms: number | null;
+  token_count_prompt: number;
+  token_count_completion: number;
+  token_count_total: number;
+  cost_total?: number | null;
+  last_activity: string | null;
+}
+
+export interface TraceRow {
+  id: string;
+  trace_id: string;
+  start_time: string;
+  end_time: string;
+  latency_ms: number;
+  span_count: number;
+  error_count: number;
+  token_count_total: number;
+  token_count_prompt: number;
+  token_count_completion: number;
+  cost_total?: number | null;
+  root_span_id: string | null;
+  root_span_name: string | null;
+  status_code: string;
+  input_preview: string;
+  output_preview: string;
+  session_id: string | null;
+}
+
+export interface Page<T> {
+  data: T[];
+  next_cursor: string | null;
+}
+
+// A span without attributes: enough for the tree and the waterfall.
+export interface OutlineSpan {
+  span_id: string;
+  parent_id: string | null;
+  name: string;
+  span_kind: string;
+  start_ns: number;
+  end_ns: number;
+  status_code: string;
+  token_count_total: number;
+}
+
+export interface SpanDetail {
+  id: string;
+  trace_id: string;
+  span_id: string;
+  parent_id: string | null;
+  name: string;
+  span_kind: string;
+  start_time: string;
+  end_time: string;
+  latency_ms: number;
+  status_code: string;
+  status_message: string;
+  attributes: Record<string, unknown>;
+  events: { name: string; timestamp: string; attributes: Record<string, unknown> }[];
+  token_count_prompt: number;
+  token_count_completion: number;
+  token_count_total: number;
+  cost_total?: number | null;
+}
+
+export interface Annotation {
+  id: string;
+  name: string;
+  annotator_kind: string;
+  result: { label?: string | null; score?: number | null; explanation?: string | null } | null;
+  metadata?: Record<string, unknown> | null;
+  identifier?: string;
+  span_id: string;
+  created_at?: string;
+}
+
+export interface Session {
+  id: string;
+  session_id: string;
+  project_id: string;
+  start_time: string;
+  end_time: string;
+  traces?: { id: string; trace_id: string; start_time: string; end_time: string }[];
+  trace_count?: number;
+  token_count_total?: number;
+  token_count_prompt?: number;
+  token_count_completion?: number;
+  cost_total?: number | null;
+}
+
+export interface TimeWindow {
+  start?: string;
+  end?: string;
+}
+
+export const api = {
+  projectSummaries: (w: TimeWindow) =>
+    request<{ data: ProjectSummary[] }>("GET", `/osprey/v1/project_summaries${qs({ start_time: w.start, end_time: w.end })}`),
+  createProject: (name: string, description?: string) =>
+    request<{ data: { id: string; name: string } }>("POST", "/v1/projects", { name, description }),
+  updateProject: (id: string, name: string, description?: string | null) =>
+    request<unknown>("PUT", `/v1/projects/${enc(id)}`, { name, description }),
+  deleteProject: (id: string) => request<unknown>("DELETE", `/v1/projects/${enc(id)}`),
+
+  traces: (
+    project: string,
+    o: TimeWindow & { sort?: string; order?: string; cursor?: string | null; limit?: number; traceIds?: string[] },
+  ) =>
+    request<Page<TraceRow>>(
+      "GET",
+      `/osprey/v1/projects/${enc(project)}/traces${qs({
+        start_time: o.start,
+        end_time: o.end,
+        sort: o.sort,
+        order: o.order,
+        cursor: o.cursor,
+        limit: o.limit,
+        trace_id: o.traceIds,
+      })}`,
+    ),
+  traceOutline: (project: string, traceId: string, cursor: string | null, limit: number) =>
+    request<Page<OutlineSpan> & { trace: TraceRow }>(
+      "GET",
+      `/osprey/v1/projects/${enc(project)}/traces/${enc(traceId)}/spans${qs({ cursor, limit })}`,
+    ),
+  span: (project: string, spanId: string) =>
+    request<{ data: SpanDetail }>("GET", `/osprey/v1/projects/${enc(project)}/spans/${enc(spanId)}`),
+  spans: (project: string, o: TimeWindow & { cursor?: string | null; roots?: boolean; traceIds?: string[]; limit?: number }) =>
+    request<Page<PhoenixSpan>>(
+      "GET",
+      `/v1/projects/${enc(project)}/spans${qs({
+        start_time: o.start,
+        end_time: o.end,
+        cursor: o.cursor,
+        limit: o.limit ?? 100,
+        parent_id: o.roots ? "null" : undefined,
+        trace_id: o.traceIds,
+      })}`,
+    ),
+  spanAnnotations: (project: string, spanIds: string[]) =>
+    request<Page<Annotation>>(
+      "GET",
+      `/v1/projects/${enc(project)}/span_annotations${qs({ span_ids: spanIds, limit: 1000 })}`,
+    ),
+  annotateSpan: (a: { span_id: string; name: string; label?: string; score?: number; explanation?: string }) =>
+    request<{ data: { id: string }[] }>("POST", "/v1/span_annotations?sync=true", {
+      data: [
+        {
+          span_id: a.span_id,
+          name: a.name,
+          annotator_kind: "HUMAN",
+          result: { label: a.label || null, score: a.score ?? null, explanation: a.explanation || null },
+          metadata: {},
+          identifier: "",
+        },
+      ],
+    }),
+  addSpanNote: (spanId: string, note: string) =>
+    request<{ data: { id: string } }>("POST", "/v1/span_notes", { data: { span_id: spanId, note } }),
+  sessions: (project: string, cursor?: string | null) =>
+    request<Page<Session>>("GET", `/v1/projects/${enc(project)}/sessions${qs({ cursor, limit: 100, order: "desc" })}`),
+  session: (id: string) => request<{ data: Session }>("GET", `/v1/sessions/${enc(id)}`),
+  querySpans: (project: string, condition: string, w: TimeWindow, limit: number) =>
+    queryDsl(project, condition, w, limit),
+};
+
+export interface PhoenixSpan {
+  id: string;
+  name: string;
+  context: { trace_id: string; span_id: string };
+  span_kind: string;
+  parent_id: string | null;
+  start_time: string;
+  end_time: string;
+  status_code: string;
+  status_message: string;
+  attributes: Record<string, unknown>;
+}
+
+// A row of the span query language's answer (POST /v1/spans), column prefixes removed.
+export type DslRow = Record<string, unknown>;
+
+// POST /v1/spans with a filter condition. The answer is multipart/mixed with one pandas "table"
+// JSON document per query; its columns carry a positional "<i>_" prefix.
+async function queryDsl(project: string, condition: string, w: TimeWindow, limit: number): Promise<DslRow[]> {
+  const res = await fetch(`/v1/spans?project_name=${enc(project)}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify({
+      queries: [{ filter: { condition } }],
+      start_time: w.start ?? null,
+      end_time: w.end ?? null,
+      limit,
+      project_name: project,
+    }),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new ApiError(res.status, errorText(text) || res.statusText);
+  return parseMultipartTables(text, res.headers.get("Content-Type") ?? "");
+}
+
+function errorText(text: string): string {
+  try {
+    const parsed = JSON.parse(text);
+    if (typeof parsed?.detail === "string") return parsed.detail;
+  } catch {
+    /* plain */
+  }
+  return text;
+}
+
+export function parseMultipartTables(body: string, contentType: string): DslRow[] {
+  const m = /boundary="?([^";]+)"?/.exec(contentType);
+  const docs: string[] = [];
+  if (m) {
+    for (const part of body.split(`--${m[1]}`)) {
+      const idx = part.indexOf("\r\n\r\n");
+      if (idx < 0) continue;
+      const json = part.slice(idx + 4).trim();
+      if (json) docs.push(json);
+    }
+  } else if (body.trim()) {
+    docs.push(body);
+  }
+  const rows: DslRow[] = [];
+  for (const doc of docs) {
+    const parsed = JSON.parse(doc) as { data?: Record<string, unknown>[] };
+    for (const raw of parsed.data ?? []) {
+      const row: DslRow = {};
+      for (const [k, v] of Object.entries(raw)) row[k.replace(/^\d+_/, "")] = v;
+      rows.push(row);
+    }
+  }
+  return rows;
+}
