@@ -24,6 +24,7 @@
 #include "osprey/base/status.hpp"
 #include "osprey/base/time.hpp"
 #include "pg_migrations.hpp"
+#include "postgres_sql_reader.hpp"
 #include "span_rows.hpp"
 
 namespace osprey::store {
@@ -515,6 +516,11 @@ class PostgresStore final : public Store {
   absl::Status Migrate() override;
   absl::Status Ping() override;
   void Close() override;
+  Dialect dialect() const override { return Dialect::kPostgres; }
+  absl::StatusOr<SqlRows> RunReadQuery(const SqlQuery& query) override {
+    OSPREY_ASSIGN_OR_RETURN(Lease lease, Acquire());
+    return Guard(lease.broken(), [&] { return RunPostgresReadQuery(*lease, query); });
+  }
 
  private:
   // A pooled connection borrowed for one call; returned on destruction, or dropped (and reopened by

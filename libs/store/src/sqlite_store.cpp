@@ -22,6 +22,7 @@
 #include "osprey/base/time.hpp"
 #include "span_rows.hpp"
 #include "sqlite_db.hpp"
+#include "sqlite_sql_reader.hpp"
 
 namespace osprey::store {
 namespace {
@@ -347,6 +348,11 @@ class SqliteStore final : public Store {
   absl::Status Migrate() override;
   absl::Status Ping() override;
   void Close() override;
+  Dialect dialect() const override { return Dialect::kSqlite; }
+  absl::StatusOr<SqlRows> RunReadQuery(const SqlQuery& query) override {
+    OSPREY_ASSIGN_OR_RETURN(Lease db, AcquireReader());
+    return RunSqliteReadQuery(*db, query);
+  }
 
  private:
   // A read-only connection borrowed from the pool for one call; returned on destruction.
