@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: all bootstrap configure build run test test-unit test-integration test-asan bench fuzz format clean
+.PHONY: all bootstrap configure build run run-distributed stop-distributed test test-unit test-integration test-asan bench fuzz format clean
 
 all: build
 
@@ -23,6 +23,14 @@ build: configure
 # SQLite in ./data.
 run: build
 	$(BUILD_DIR)/apps/osprey/osprey --data-dir=$(CURDIR)/data
+
+# The distributed topology on this machine, in the background: Kafka, Postgres, osprey-writer, osprey-ingest,
+# osprey-query on the same ports as `make run` (state and logs in ./data/local; see deploy/local/README.md).
+run-distributed: build
+	@OSPREY_BUILD_DIR=$(BUILD_DIR) deploy/local/start
+
+stop-distributed:
+	@deploy/local/stop
 
 # Every test suite: unit and conformance tests, then the end-to-end suites with real clients.
 test: build

@@ -6,6 +6,7 @@ Nothing here asserts; tests do. Every network call targets 127.0.0.1 only.
 from __future__ import annotations
 
 import base64
+import collections
 import copy
 import gzip
 import json
@@ -13,7 +14,10 @@ import os
 import re
 import signal
 import socket
+import shutil
 import subprocess
+import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -37,6 +41,16 @@ JSON = "application/json"
 
 STARTUP_TIMEOUT_S = 30.0
 HTTP_TIMEOUT_S = 30.0
+# How long a distributed read waits for the writer to catch up with what ingest acknowledged.
+VISIBLE_TIMEOUT_S = float(os.environ.get("OSPREY_VISIBLE_TIMEOUT_S", "30"))
+
+# embedded: one `osprey --target=all` process (SQLite, in-process bus): an ack means "committed".
+# distributed: osprey --target=writer / ingest / query over a real Kafka and Postgres started once per
+# session (deploy/kafka, deploy/postgres): an ack means "durable in Kafka"; the writer commits later.
+MODE = os.environ.get("OSPREY_MODE", "embedded")
+if MODE not in ("embedded", "distributed"):
+    raise RuntimeError(f"OSPREY_MODE must be embedded or distributed, got {MODE!r}")
+DEPLOY_DIR = Path(__file__).resolve().parent.parent.parent / "deploy"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -95,9 +109,54 @@ class OspreyError(RuntimeError):
     pass
 
 
+class OspreyClient:
+    """What tests use of a running deployment, whatever the mode: OTLP endpoints, REST, metrics.
+    Subclasses provide `ports` ({"ingest_grpc", "ingest_http", "query_http"})."""
+
+    mode = "embedded"
+    ports: dict
+
+    # ---- addresses
+
+    @property
+    def grpc_target(self) -> str:
+        return f"127.0.0.1:{self.ports['ingest_grpc']}"
+
+    @property
+    def ingest_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['ingest_http']}"
+
+    @property
+    def query_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['query_http']}"
+
+    # ---- REST
+
+    def get(self, path: str, params: Any = None) -> requests.Response:
+        return requests.get(self.query_url + path, params=params, timeout=HTTP_TIMEOUT_S)
+
+    def get_json(self, path: str, params: Any = None) -> Any:
+        response = self.get(path, params)
+        if response.status_code != 200:
+            raise AssertionError(f"GET {path} {params} -> {response.status_code}: {response.text[:500]}")
+        return response.json()
+
+    def metrics(self) -> dict[str, float]:
+        response = requests.get(self.query_url + "/metrics", timeout=HTTP_TIMEOUT_S)
+        if response.status_code != 200:
+            raise AssertionError(f"/metrics -> {response.status_code}")
+        return parse_metrics(response.text)
+
+
+    def settle(self) -> None:
+        """Returns once everything acknowledged so far is visible through the REST API. Embedded: at
+        once (an ack is the commit)."""
+
+
 @dataclass
-class Osprey:
-    """One osprey process (and its restarts) on one data directory.
+class Osprey(OspreyClient):
+    """One osprey process (and its restarts) on one data directory, running the modules of `target`
+    ("all" in the embedded mode; "writer", "ingest" or "query" as one service of a DistributedOsprey).
 
     Ports are always chosen by the server (port 0) and read back from the ports file, which the
     server writes atomically once every module has started.
@@ -111,6 +170,7 @@ class Osprey:
     ports: dict = field(default_factory=dict)
     starts: int = 0
     logs: list = field(default_factory=list)
+    target: str = "all"
 
     # ---- lifecycle
 
@@ -131,7 +191,7 @@ class Osprey:
         self.logs.append(log_path)
         args = [
             self.binary,
-            "--target=all",
+            f"--target={self.target}",
             f"--config={config_path}",
             f"--data-dir={self.data_dir}",
             f"--ports-file={ports_file}",
@@ -149,12 +209,17 @@ class Osprey:
                 raise OspreyError(f"no ports file after {STARTUP_TIMEOUT_S}s:\n{self.log_tail()}")
             time.sleep(0.05)
         self.ports = json.loads(ports_file.read_text())
-        for key in ("ingest_grpc", "ingest_http", "query_http"):
+        required = {"all": ("ingest_grpc", "ingest_http", "query_http"), "ingest": ("ingest_grpc", "ingest_http"),
+                    "query": ("query_http",)}.get(self.target, ())
+        for key in required:
             if not isinstance(self.ports.get(key), int) or not 0 < self.ports[key] < 65536:
                 raise OspreyError(f"ports file lacks a valid {key}: {self.ports}")
+        if not required:
+            return self  # a lone writer serves no HTTP; its ports file is written once it consumes
+        ready_url = (self.query_url if "query_http" in required else self.ingest_url) + "/readyz"
         while True:
             try:
-                if requests.get(self.query_url + "/readyz", timeout=2).status_code == 200:
+                if requests.get(ready_url, timeout=2).status_code == 200:
                     break
             except requests.RequestException:
                 pass
@@ -197,6 +262,19 @@ class Osprey:
             self.stop()
         return self.start()
 
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def rss_bytes(self) -> int:
+        """Resident set size of the running process (0 when it is not running)."""
+        if not self.alive():
+            return 0
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
     def log_tail(self, lines: int = 60) -> str:
         if not self.logs:
             return "(no log)"
@@ -206,42 +284,296 @@ class Osprey:
             return f"(log unreadable: {exc})"
         return "\n".join(text[-lines:])
 
-    # ---- addresses
-
-    @property
-    def grpc_target(self) -> str:
-        return f"127.0.0.1:{self.ports['ingest_grpc']}"
-
-    @property
-    def ingest_url(self) -> str:
-        return f"http://127.0.0.1:{self.ports['ingest_http']}"
-
-    @property
-    def query_url(self) -> str:
-        return f"http://127.0.0.1:{self.ports['query_http']}"
-
-    # ---- REST
-
-    def get(self, path: str, params: Any = None) -> requests.Response:
-        return requests.get(self.query_url + path, params=params, timeout=HTTP_TIMEOUT_S)
-
-    def get_json(self, path: str, params: Any = None) -> Any:
-        response = self.get(path, params)
-        if response.status_code != 200:
-            raise AssertionError(f"GET {path} {params} -> {response.status_code}: {response.text[:500]}")
-        return response.json()
-
-    def metrics(self) -> dict[str, float]:
-        response = requests.get(self.query_url + "/metrics", timeout=HTTP_TIMEOUT_S)
-        if response.status_code != 200:
-            raise AssertionError(f"/metrics -> {response.status_code}")
-        return parse_metrics(response.text)
-
-
 def free_loopback_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# --------------------------------------------------------------------------------------------------
+# The distributed mode: Kafka + Postgres (once per session) and one process per service
+
+
+def _run_script(args: list, env: dict | None = None, timeout: float = 120.0) -> str:
+    result = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout,
+                            env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
+    if result.returncode != 0:
+        raise OspreyError(f"{' '.join(str(a) for a in args)} exited {result.returncode}:\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+class Kafka:
+    """One Kafka node (deploy/kafka) on free loopback ports in `root`."""
+
+    def __init__(self, root: Path) -> None:
+        self.dir = root / "kafka"
+        self.port = free_loopback_port()
+        self.controller_port = free_loopback_port()
+
+    @property
+    def brokers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        # The broker's watchdog stops it if this test process dies without cleaning up.
+        _run_script([DEPLOY_DIR / "kafka" / "start", self.dir, self.port, self.controller_port],
+                    env={"OSPREY_KAFKA_PARENT_PID": str(os.getpid()),
+                         "OSPREY_KAFKA_HEAP": os.environ.get("OSPREY_KAFKA_HEAP", "384m")})
+
+    def stop(self) -> None:
+        """SIGTERM (controlled shutdown) and wait."""
+        _run_script([DEPLOY_DIR / "kafka" / "stop", self.dir])
+
+    @property
+    def pid(self) -> int | None:
+        pid_file = self.dir / "kafka.pid"
+        return int(pid_file.read_text()) if pid_file.exists() else None
+
+    def tool(self, *args: str, timeout: float = 120.0) -> list:
+        """Runs tests/integration/KafkaTool.java (a plain Kafka Java client: produce raw bytes, read a topic
+        with its headers, describe a consumer group) and returns its JSON output lines."""
+        libs = _run_script([DEPLOY_DIR / "kafka" / "fetch"]).strip()
+        classes = self.dir.parent / "kafka-tool-classes"
+        if not (classes / "KafkaTool.class").exists():  # compiled once: the source launcher is slow
+            _run_script(["javac", "-nowarn", "-cp", f"{libs}/*", "-d", classes,
+                         Path(__file__).resolve().parent / "KafkaTool.java"], timeout=timeout)
+        out = _run_script(["java", "-Xmx128m", "-XX:TieredStopAtLevel=1", "-cp", f"{libs}/*:{classes}", "KafkaTool",
+                           self.brokers, *args], timeout=timeout)
+        return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+class Postgres:
+    """One private Postgres 15 cluster (deploy/postgres) on a free loopback port in `root`."""
+
+    def __init__(self, root: Path) -> None:
+        self.dir = root / "postgres"
+        self.port = free_loopback_port()
+
+    def dsn(self, database: str = "osprey") -> str:
+        return f"host=127.0.0.1 port={self.port} user=postgres dbname={database}"
+
+    def start(self) -> None:
+        _run_script([DEPLOY_DIR / "postgres" / "start", self.dir, self.port])
+
+    def stop(self) -> None:
+        _run_script([DEPLOY_DIR / "postgres" / "stop", self.dir])
+
+    def psql(self, sql: str, database: str = "osprey", timeout: float = 60.0) -> str:
+        """Runs SQL with psql (unaligned, tuples only) and returns its output."""
+        args = ["/usr/lib/postgresql/15/bin/psql", "--host=127.0.0.1", f"--port={self.port}", "--username=postgres",
+                f"--dbname={database}", "--no-psqlrc", "--tuples-only", "--no-align", "--quiet",
+                "--set=ON_ERROR_STOP=1", f"--command={sql}"]
+        if os.getuid() == 0:
+            args = ["runuser", "-u", "postgres", "--"] + args
+        result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd="/")
+        if result.returncode != 0:
+            raise OspreyError(f"psql failed: {result.stderr.strip()}")
+        return result.stdout.strip()
+
+    def create_database(self, name: str) -> str:
+        self.psql(f'CREATE DATABASE "{name}"', database="postgres")
+        return self.dsn(name)
+
+
+class Infra:
+    """Kafka and/or Postgres for the distributed mode, in a temporary directory outside pytest's
+    (Postgres runs as the postgres user, which cannot enter pytest's 0700 directories). Every
+    DistributedOsprey gets its own topics (Kafka namespace prefix) and its own database, so deployments
+    sharing the session's Infra never see each other's spans."""
+
+    def __init__(self, kafka: bool = True, postgres: bool = True) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="osprey-it-infra-"))
+        self.root.chmod(0o755)
+        self.kafka = Kafka(self.root) if kafka else None
+        self.postgres = Postgres(self.root) if postgres else None
+
+    def start(self) -> "Infra":
+        if self.postgres:
+            self.postgres.start()
+        if self.kafka:
+            self.kafka.start()
+        return self
+
+    def stop(self) -> None:
+        for part in (self.kafka, self.postgres):
+            if part is None:
+                continue
+            try:
+                part.stop()
+            except Exception:  # noqa: BLE001 - cleanup continues; the data goes away below anyway
+                pass
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def distributed_config(data_dir: Path, brokers: str, dsn: str, prefix: str) -> dict:
+    return merge(default_config(data_dir), {
+        "store": {"kind": "postgres", "postgres": {"dsn": dsn}},
+        "bus": {"kind": "kafka", "kafka": {"brokers": brokers, "namespace_prefix": prefix, "partitions": 4}},
+    })
+
+
+class DistributedOsprey(OspreyClient):
+    """The distributed topology: `osprey --target=writer`, `--target=ingest` and `--target=query`, each
+    its own process with its own config file, sharing one Kafka namespace and one Postgres database.
+    Same attributes as Osprey (ports, grpc_target, ingest_url, query_url, get/get_json, metrics,
+    start/stop/kill/restart, logs); the services are `writer`, `ingest`, `query` (Osprey objects)."""
+
+    mode = "distributed"
+    SETTLE_PROJECT = "osprey-settle"
+    SETTLE_TRACES = 64  # random trace-id keys: all 4 partitions get one unless p ~ 4·(3/4)^64
+
+    def __init__(self, binary: str, workdir: Path, config: dict, name: str, kafka: Kafka, postgres: Postgres,
+                 database: str):
+        self.binary = binary
+        self.workdir = workdir
+        self.config = config
+        self.name = name
+        self.kafka = kafka
+        self.postgres = postgres
+        self.database = database
+        self.writers = [self._service("writer")]
+        self.ingest = self._service("ingest")
+        self.query = self._service("query")
+
+    def _service(self, target: str, suffix: str = "") -> Osprey:
+        label = f"{target}{suffix}"
+        config = merge(self.config, {"data_dir": str(self.workdir / label / "data"),
+                                     "bus": {"kafka": {"client_id": f"osprey-{label}"}}})
+        return Osprey(binary=self.binary, workdir=self.workdir / label, config=config, name=f"{self.name}-{label}",
+                      target=target)
+
+    @property
+    def writer(self) -> Osprey:
+        return self.writers[0]
+
+    @property
+    def services(self) -> list:
+        return [*self.writers, self.ingest, self.query]
+
+    def add_writer(self) -> Osprey:
+        """Starts one more writer in the same consumer group (they share the partitions)."""
+        writer = self._service("writer", str(len(self.writers) + 1))
+        self.writers.append(writer)
+        return writer.start()
+
+    # ---- lifecycle
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.config["data_dir"])
+
+    @property
+    def ports(self) -> dict:
+        return {"ingest_grpc": self.ingest.ports.get("ingest_grpc"), "ingest_http": self.ingest.ports.get("ingest_http"),
+                "query_http": self.query.ports.get("query_http")}
+
+    @property
+    def starts(self) -> int:
+        return max(s.starts for s in self.services)
+
+    @property
+    def logs(self) -> list:
+        return [log for s in self.services for log in s.logs]
+
+    def start(self) -> "DistributedOsprey":
+        for service in self.services:  # writer first: it subscribes before anything is published
+            if not service.alive():
+                service.start()
+        return self
+
+    def alive(self) -> bool:
+        return all(s.alive() for s in self.services)
+
+    def kill(self) -> None:
+        for service in self.services:
+            service.kill()
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        """SIGTERM in dependency order (ingest, query, writers). Returns the first non-zero exit code."""
+        codes = [s.stop(timeout) for s in (self.ingest, self.query, *self.writers)]
+        return next((c for c in codes if c not in (0, None)), 0)
+
+    def restart(self, hard: bool = True) -> "DistributedOsprey":
+        self.kill() if hard else self.stop()
+        return self.start()
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(f"--- {s.name} ---\n{s.log_tail(lines)}" for s in self.services if s.logs)
+
+    # ---- what the embedded process serves on one port is spread over two here
+
+    def metrics(self) -> dict[str, float]:
+        """Ingest's and the query gateway's metrics, summed by sample (a lone writer serves no HTTP)."""
+        out: dict[str, float] = {}
+        for url in (self.ingest_url, self.query_url):
+            response = requests.get(url + "/metrics", timeout=HTTP_TIMEOUT_S)
+            if response.status_code != 200:
+                raise AssertionError(f"{url}/metrics -> {response.status_code}")
+            for key, value in parse_metrics(response.text).items():
+                out[key] = out.get(key, 0.0) + value
+        return out
+
+    def psql(self, sql: str) -> str:
+        return self.postgres.psql(sql, database=self.database)
+
+    @property
+    def namespace(self) -> str:
+        return self.config["bus"]["kafka"]["namespace_prefix"]
+
+    def span_id_counts(self, project: str) -> dict[str, int]:
+        """{span_id: rows} of a project, read straight from Postgres."""
+        rows = self.psql("SELECT s.span_id, count(*) FROM spans s JOIN projects p ON p.id = s.project_id "
+                         f"WHERE p.name = '{project}' GROUP BY s.span_id")
+        return {line.split("|")[0]: int(line.split("|")[1]) for line in rows.splitlines() if line}
+
+    def settle(self, timeout: float = VISIBLE_TIMEOUT_S) -> None:
+        """Publishes one span on each of SETTLE_TRACES random trace ids (so every partition gets one behind
+        what was acknowledged before) and waits until the writer stored them all: a partition is written
+        in order, so everything acknowledged earlier is then visible."""
+        now = time.time_ns()
+        spans = [make_span(new_trace_id(), new_span_id(), "settle", now, now + 1000)
+                 for _ in range(self.SETTLE_TRACES)]
+        ids = [s.span_id.hex() for s in spans]
+        response = post_request(self.ingest_url, make_request(spans, project=self.SETTLE_PROJECT))
+        if response.status_code != 200:
+            raise AssertionError(f"settle: ingest answered {response.status_code}: {response.text[:300]}")
+        id_list = ",".join(f"'{i}'" for i in ids)
+        deadline = time.monotonic() + timeout
+        while True:
+            if int(self.psql(f"SELECT count(*) FROM spans WHERE span_id IN ({id_list})")) == len(ids):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"settle: the writer did not store {len(ids)} marker spans within {timeout}s")
+            time.sleep(0.05)
+
+
+def wait_for_spans(osprey: OspreyClient, project: str, count: int, timeout: float = VISIBLE_TIMEOUT_S,
+                   params: dict | list | None = None) -> list:
+    """The project's spans once at least `count` are listed, polling (bounded by `timeout`). Use it
+    wherever a test reads right after sending: in the distributed mode the ack means "durable in
+    Kafka" and the writer commits a moment later. Returns what is listed at the deadline otherwise,
+    so the test's own assertion reports the shortfall."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if osprey.get(f"/v1/projects/{quote(project)}/spans", {"limit": 1}).status_code == 404:
+            spans: list = []
+        else:
+            spans = all_spans(osprey, project, params)
+        if len(spans) >= count or time.monotonic() > deadline:
+            return spans
+        time.sleep(0.05)
+
+
+def wait_for_span_ids(osprey: OspreyClient, project: str, span_ids: Iterable[str],
+                      timeout: float = VISIBLE_TIMEOUT_S) -> list:
+    """Like wait_for_spans, until every span id in `span_ids` (hex) is listed."""
+    wanted = set(span_ids)
+    deadline = time.monotonic() + timeout
+    while True:
+        spans = stored_spans(osprey, project)
+        if wanted <= {s["context"]["span_id"] for s in spans} or time.monotonic() > deadline:
+            return spans
+        time.sleep(0.05)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -546,3 +878,157 @@ def iso_to_ns(text: str) -> int:
 def ns_to_iso(ns: int) -> str:
     """Unix ns → ISO-8601 with +00:00 (truncated to µs)."""
     return (_EPOCH + timedelta(microseconds=ns // 1000)).isoformat()
+
+
+# --------------------------------------------------------------------------------------------------
+# Load with an exporter's retry discipline (fault tests)
+
+RETRYABLE_GRPC = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED,
+                            grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.ABORTED, grpc.StatusCode.CANCELLED})
+
+
+class SpanLoad:
+    """`requests` OTLP/gRPC requests of `spans_per_request` spans (traces of 5) from `senders` threads,
+    at most `rate` requests/s overall (0: as fast as acks come). Like an OTLP exporter, a request that
+    fails with a retryable code is sent again (to the deployment's *current* gRPC port: a restarted ingest
+    listens on a new one) until it is acknowledged or `retry_for` seconds pass. Non-retryable codes are
+    recorded and not retried. Everything is bounded in count and time."""
+
+    def __init__(self, server: OspreyClient, project: str, *, requests: int = 200, spans_per_request: int = 10,
+                 senders: int = 4, rate: float = 0.0, retry_for: float = 90.0, rpc_timeout: float = 10.0,
+                 attribute_bytes: int = 0):
+        self.server = server
+        self.project = project
+        self.rate = rate
+        self.retry_for = retry_for
+        self.rpc_timeout = rpc_timeout
+        self.senders = senders
+        base = (time.time_ns() // 1_000_000_000 - 3600) * 1_000_000_000
+        attrs = {"input.value": "x" * attribute_bytes} if attribute_bytes else None
+        self.built: list = []
+        for i in range(requests):
+            spans = []
+            for j in range(spans_per_request // 5):
+                spans += simple_trace(5, base + (i * 100 + j) * 1_000_000, llm_tokens=(5, 1), attributes=attrs)
+            self.built.append((make_request(spans, project=project), [s.span_id.hex() for s in spans]))
+        self.acked: set[int] = set()
+        self.gave_up: dict[int, str] = {}
+        self.codes: collections.Counter = collections.Counter()  # every failed attempt, by code
+        self.ack_times: list[float] = []
+        self._lock = threading.Lock()
+        self._next = 0
+        self._threads: list[threading.Thread] = []
+        self._started = 0.0
+
+    @property
+    def sent_ids(self) -> set[str]:
+        return {span for _, ids in self.built for span in ids}
+
+    @property
+    def acked_ids(self) -> set[str]:
+        with self._lock:
+            return {span for i in self.acked for span in self.built[i][1]}
+
+    def acked_count(self) -> int:
+        with self._lock:
+            return len(self.acked)
+
+    def start(self) -> "SpanLoad":
+        self._started = time.monotonic()
+        self._threads = [threading.Thread(target=self._sender, daemon=True) for _ in range(self.senders)]
+        for t in self._threads:
+            t.start()
+        return self
+
+    def wait_acked(self, count: int, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.acked_count() < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"only {self.acked_count()} of {count} requests acknowledged in {timeout}s "
+                                     f"(failed attempts: {dict(self.codes)})")
+            time.sleep(0.02)
+
+    def join(self, timeout: float = 180.0) -> None:
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(timeout=max(0.0, deadline - time.monotonic()))
+        assert not any(t.is_alive() for t in self._threads), "a sender hung"
+
+    def _take(self) -> int | None:
+        with self._lock:
+            if self._next >= len(self.built):
+                return None
+            i = self._next
+            self._next += 1
+        if self.rate > 0:
+            due = self._started + i / self.rate
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        return i
+
+    def _sender(self) -> None:
+        channel, target = None, None
+        try:
+            while (i := self._take()) is not None:
+                first = time.monotonic()
+                backoff = 0.05
+                while True:
+                    try:
+                        current = self.server.grpc_target
+                        if current != target:
+                            if channel is not None:
+                                channel.close()
+                            channel, target = grpc_channel(current), current
+                        grpc_export(channel, self.built[i][0], timeout=self.rpc_timeout)
+                        with self._lock:
+                            self.acked.add(i)
+                            self.ack_times.append(time.monotonic() - first)
+                        break
+                    except grpc.RpcError as exc:
+                        code = exc.code()
+                        with self._lock:
+                            self.codes[code.name] += 1
+                        if code not in RETRYABLE_GRPC or time.monotonic() - first > self.retry_for:
+                            with self._lock:
+                                self.gave_up[i] = code.name
+                            break
+                    except (KeyError, TypeError):  # the restarted ingest has not written its ports yet
+                        pass
+                    time.sleep(backoff)
+                    backoff = min(backoff * 2, 0.5)
+        finally:
+            if channel is not None:
+                channel.close()
+
+
+def assert_stored_exactly_once(server: "DistributedOsprey", load: SpanLoad, *, everything: bool = True,
+                               timeout: float = 90.0) -> collections.Counter:
+    """Every acknowledged span is listed exactly once through the REST API and is one row in Postgres;
+    nothing that was not sent appears; trace rollups count each stored span once. With `everything`,
+    every request must have been acknowledged in the end (the client retried until it was)."""
+    acked, sent = load.acked_ids, load.sent_ids
+    if everything:
+        assert not load.gave_up, f"requests given up: {collections.Counter(load.gave_up.values())}"
+        assert acked == sent, f"{len(sent) - len(acked)} spans never acknowledged"
+    listed = wait_for_span_ids(server, load.project, acked, timeout=timeout)
+    server.settle(timeout=timeout)
+    listed = all_spans(server, load.project)
+    stored = collections.Counter(s["context"]["span_id"] for s in listed)
+    missing = acked - set(stored)
+    assert not missing, f"{len(missing)} of {len(acked)} acknowledged spans lost"
+    duplicated = {span: n for span, n in stored.items() if n > 1}
+    assert not duplicated, f"{len(duplicated)} spans listed more than once"
+    unknown = set(stored) - sent
+    assert not unknown, f"{len(unknown)} spans that were never sent"
+    rows = server.span_id_counts(load.project)
+    assert set(rows) == set(stored), "Postgres and the REST API disagree"
+    assert max(rows.values(), default=1) == 1
+    project = load.project.replace("'", "''")
+    wrong = server.psql(
+        "SELECT count(*) FROM traces t JOIN projects p ON p.id = t.project_id "
+        f"WHERE p.name = '{project}' AND (t.span_count <> (SELECT count(*) FROM spans s WHERE s.trace_rowid = t.id) "
+        "OR t.token_count_prompt <> (SELECT coalesce(sum(llm_token_count_prompt), 0) FROM spans s "
+        "WHERE s.trace_rowid = t.id))")
+    assert wrong == "0", f"{wrong} traces whose span count or token total double-counts a redelivered span"
+    return stored

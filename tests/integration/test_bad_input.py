@@ -11,9 +11,9 @@ import grpc
 import pytest
 from google.rpc import status_pb2
 
-from harness import (PROTOBUF, JSON, all_spans, fixture_spans, grpc_channel, grpc_export, load_fixture, make_request,
+from harness import (PROTOBUF, JSON, fixture_spans, grpc_channel, grpc_export, load_fixture, make_request,
                      make_span, metric_delta, new_span_id, new_trace_id, parse_export_response, post_json, post_otlp,
-                     post_request, quote, simple_trace, stored_spans)
+                     post_request, quote, simple_trace, stored_spans, wait_for_span_ids, wait_for_spans)
 
 SECOND = 1_000_000_000
 SMALL_LIMIT = 64 * 1024
@@ -37,7 +37,7 @@ def still_works(server, project):
     spans = simple_trace(2, (time.time_ns() // SECOND - 60) * SECOND)
     response = post_request(server.ingest_url, make_request(spans, project=project))
     assert response.status_code == 200, f"server broken after bad input: {response.status_code} {response.text}"
-    stored = {s["context"]["span_id"] for s in all_spans(server, project)}
+    stored = {s["context"]["span_id"] for s in wait_for_span_ids(server, project, [s.span_id.hex() for s in spans])}
     assert {s.span_id.hex() for s in spans} <= stored
 
 
@@ -105,6 +105,7 @@ def test_wrong_content_type_is_415(osprey, project, content_type):
     assert response.status_code == 415, response.text
     assert response.text, "a 415 must say which content types are accepted"
     counted(osprey, before, COUNTED_MEDIA, "wrong content type")
+    osprey.settle()
     assert stored_spans(osprey, project) == [], "a refused request stored spans"
     still_works(osprey, project)
 
@@ -147,6 +148,7 @@ def test_gzip_bomb_is_413(small_server, project):
     response = post_otlp(small_server.ingest_url, body, PROTOBUF, encoding="gzip")
     assert response.status_code == 413, response.text
     counted(small_server, before, COUNTED_TOO_LARGE, "gzip bomb")
+    small_server.settle()
     assert stored_spans(small_server, project) == []
     still_works(small_server, project)
 
@@ -160,7 +162,7 @@ def test_grpc_oversized_message_is_resource_exhausted(small_server, project):
         assert caught.value.details(), "RESOURCE_EXHAUSTED must say what the limit is"
         # the channel and the server still work
         grpc_export(channel, big_request(project, 1024))
-    assert len(all_spans(small_server, project)) == 1
+    assert len(wait_for_spans(small_server, project, 1)) == 1
     counted(small_server, before, r'^osprey_ingest_requests_total\{.*transport="grpc".*outcome="(?!ok")',
             "gRPC oversized message")
 
@@ -197,7 +199,8 @@ def test_invalid_spans_are_rejected_and_valid_ones_kept_protobuf(osprey, project
     message = reply.partial_success.error_message
     assert message, "partial success must say why spans were rejected"
     assert any(word in message for word in ("trace_id", "span_id", "end", "parent")), message
-    stored = sorted(s["name"] for s in all_spans(osprey, project))
+    osprey.settle()  # the rejected spans must not turn up later either
+    stored = sorted(s["name"] for s in wait_for_spans(osprey, project, 2))
     assert stored == ["valid-child", "valid-root"]
     counted(osprey, before, COUNTED_SPANS_REJECTED, "rejected spans")
 
@@ -210,7 +213,8 @@ def test_invalid_spans_are_rejected_and_valid_ones_kept_json(osprey, project):
     reply = parse_export_response(response)
     assert reply.partial_success.rejected_spans == 3, response.text
     assert reply.partial_success.error_message, response.text
-    stored = {s["name"]: s for s in all_spans(osprey, project)}
+    osprey.settle()
+    stored = {s["name"]: s for s in wait_for_spans(osprey, project, 2)}
     assert sorted(stored) == ["valid-child", "valid-root"]
     sent = {s["name"]: s for s in fixture_spans(document)}
     assert stored["valid-child"]["parent_id"] == sent["valid-root"]["spanId"]
@@ -232,6 +236,7 @@ def populated(osprey):
     response = post_request(osprey.ingest_url, make_request(simple_trace(3, time.time_ns() - 60 * SECOND),
                                                             project=project))
     assert response.status_code == 200
+    assert len(wait_for_spans(osprey, project, 3)) == 3
     return project
 
 

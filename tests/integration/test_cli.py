@@ -6,6 +6,11 @@ import os
 import sqlite3
 import subprocess
 
+import pytest
+
+# The command line, not a topology: checked once, in the embedded pass.
+pytestmark = pytest.mark.embedded_only("exercises the binary's command line only")
+
 
 def run(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess:
     return subprocess.run([os.environ["OSPREY_BIN"], *args], capture_output=True, text=True, timeout=timeout)

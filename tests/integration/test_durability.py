@@ -72,6 +72,7 @@ def send_all(target: str, requests_, indices, on_ack=None, timeout: float = 10.0
 
 
 @pytest.mark.slow
+@pytest.mark.embedded_only("kill -9 of the one process; the distributed crashes are in test_faults_distributed.py")
 def test_acknowledged_spans_survive_kill_9(osprey_factory, project):
     server = osprey_factory("durability")
     built = build_requests(project)

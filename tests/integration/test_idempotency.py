@@ -7,7 +7,7 @@ import time
 import uuid
 
 from harness import (all_spans, all_traces, grpc_channel, grpc_export, make_request, make_span, new_span_id,
-                     new_trace_id, post_request, quote)
+                     new_trace_id, post_request, quote, wait_for_spans)
 
 SECOND = 1_000_000_000
 
@@ -28,7 +28,10 @@ def llm_trace(session_id: str, n_llm: int, start: int, trace_id: bytes | None = 
     return trace_id, root_id, spans
 
 
-def totals(osprey, project, session_id):
+def totals(osprey, project, session_id, expect_spans=0):
+    """What a user sees once `expect_spans` spans are listed and every earlier ack is visible (settle)."""
+    wait_for_spans(osprey, project, expect_spans)
+    osprey.settle()
     spans = all_spans(osprey, project)
     traces = all_traces(osprey, project)
     session = osprey.get_json(f"/v1/sessions/{quote(session_id)}")["data"]
@@ -46,7 +49,7 @@ def test_same_http_request_twice_is_stored_once(osprey, project):
     _, _, spans = llm_trace(session_id, 3, (time.time_ns() // SECOND - 600) * SECOND)
     request = make_request(spans, project=project)
     assert post_request(osprey.ingest_url, request).status_code == 200
-    first = totals(osprey, project, session_id)
+    first = totals(osprey, project, session_id, 4)
     assert len(first["spans"]) == 4
     assert first["session"] == (1, 300, 30, 330)
     response = post_request(osprey.ingest_url, request)
@@ -63,7 +66,7 @@ def test_same_grpc_request_twice_is_stored_once(osprey, project):
     request = make_request(spans, project=project)
     with grpc_channel(osprey.grpc_target) as channel:
         grpc_export(channel, request)
-        first = totals(osprey, project, session_id)
+        first = totals(osprey, project, session_id, 3)
         assert first["traces"][0][1:] == (200, 20, 220)
         reply = grpc_export(channel, request)
         assert reply.partial_success.rejected_spans == 0
@@ -79,7 +82,7 @@ def test_overlapping_batches_count_each_span_once(osprey, project):
     _, _, more = llm_trace(session_id, 2, start + 3 * SECOND, trace_id=trace_id, root_id=root_id, with_root=False)
     assert post_request(osprey.ingest_url, make_request(first_spans, project=project)).status_code == 200
     assert post_request(osprey.ingest_url, make_request(first_spans[1:] + more, project=project)).status_code == 200
-    result = totals(osprey, project, session_id)
+    result = totals(osprey, project, session_id, 5)
     assert len(result["spans"]) == 5
     assert result["traces"] == [(trace_id.hex(), 400, 40, 440)]
     assert result["session"] == (1, 400, 40, 440)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from harness import (all_spans, grpc_channel, grpc_export, make_request, make_span, new_span_id, new_trace_id,
-                     post_request)
+from harness import (grpc_channel, grpc_export, make_request, make_span, new_span_id, new_trace_id,
+                     post_request, wait_for_spans)
 
 SECOND = 1_000_000_000
 
@@ -22,7 +22,7 @@ def test_multi_megabyte_attribute_over_http_is_stored_whole(osprey, project):
     span, body = big_span(6 * 1024 * 1024, "<<HTTP-MARKER>>")
     response = post_request(osprey.ingest_url, make_request([span], project=project), gzip_body=True)
     assert response.status_code == 200, response.text
-    stored = all_spans(osprey, project)
+    stored = wait_for_spans(osprey, project, 1)
     assert len(stored) == 1
     assert stored[0]["attributes"]["input.value"] == body
 
@@ -32,7 +32,7 @@ def test_multi_megabyte_attribute_over_grpc_is_stored_whole(osprey, project):
     with grpc_channel(osprey.grpc_target) as channel:
         reply = grpc_export(channel, make_request([span], project=project))
     assert reply.partial_success.rejected_spans == 0
-    stored = all_spans(osprey, project)
+    stored = wait_for_spans(osprey, project, 1)
     assert len(stored) == 1
     assert len(stored[0]["attributes"]["input.value"]) == len(body)
     assert stored[0]["attributes"]["input.value"] == body

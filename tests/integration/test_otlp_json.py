@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 
 import checks
-from harness import fixture_spans, load_fixture, parse_export_response, post_json, project_named, quote
+from harness import (fixture_spans, load_fixture, parse_export_response, post_json, project_named, quote,
+                     wait_for_spans)
 
 
 def fixture_ids(document: dict, mapping: dict) -> dict:
@@ -26,6 +27,7 @@ def test_json_agent_trace_is_stored_exactly(osprey, project):
 
     ids = fixture_ids(document, mapping)
     expected = checks.load_expected()
+    wait_for_spans(osprey, project, len(expected["spans"]))
     checks.check_agent_spans(osprey, project, expected, ids, session_id=session_id)
     checks.check_agent_trace(osprey, project, expected, ids)
     checks.check_session(osprey, project, expected, ids, session_id)
@@ -42,6 +44,8 @@ def test_x_project_name_header_wins_over_resource_attribute(osprey, project):
     assert parse_export_response(response).partial_success.rejected_spans == 0
 
     ids = fixture_ids(document, mapping)
+    wait_for_spans(osprey, project, len(checks.load_expected()["spans"]))
+    osprey.settle()  # nothing may turn up under the resource attribute's project later either
     checks.check_agent_spans(osprey, project, checks.load_expected(), ids, session_id=session_id)
     assert project_named(osprey, resource_project) is None, "the resource attribute's project was created"
     assert osprey.get(f"/v1/projects/{quote(resource_project)}/spans").status_code == 404
@@ -55,5 +59,5 @@ def test_span_without_project_attribute_goes_to_default_project(osprey):
     response = post_json(osprey.ingest_url, document)
     assert response.status_code == 200, response.text
     trace_id = valid[0]["traceId"]
-    found = osprey.get_json("/v1/projects/default/spans", [("trace_id", trace_id)])["data"]
+    found = wait_for_spans(osprey, "default", 2, params=[("trace_id", trace_id)])
     assert sorted(s["name"] for s in found) == ["valid-child", "valid-root"]

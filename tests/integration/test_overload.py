@@ -12,7 +12,7 @@ import grpc
 import pytest
 
 from harness import (all_spans, grpc_channel, grpc_export, make_request, make_span, metric_delta, new_span_id,
-                     new_trace_id, post_request)
+                     new_trace_id, post_request, wait_for_span_ids)
 
 SECOND = 1_000_000_000
 BUDGET = 256 * 1024  # each request below is charged ~2 × 100 KiB, so about one fits at a time
@@ -68,7 +68,7 @@ def test_http_overload_is_429_or_503_with_retry_after(tight_server, project):
     assert metric_delta(before, tight_server.metrics(), r'^osprey_ingest_requests_total\{.*outcome="overloaded"') >= 1
 
     acked = {span for i, r in outcomes.items() if r.status_code == 200 for span in built[i][1]}
-    stored = collections.Counter(s["context"]["span_id"] for s in all_spans(tight_server, project))
+    stored = collections.Counter(s["context"]["span_id"] for s in wait_for_span_ids(tight_server, project, acked))
     assert acked <= set(stored), "acknowledged spans missing"
     # the exporter's retry after Retry-After succeeds
     for i in refused:
@@ -78,6 +78,9 @@ def test_http_overload_is_429_or_503_with_retry_after(tight_server, project):
                 break
             time.sleep(0.1)
         assert response.status_code == 200, response.text
+    every = {span for _, ids in built for span in ids}
+    wait_for_span_ids(tight_server, project, every)
+    tight_server.settle()
     stored = collections.Counter(s["context"]["span_id"] for s in all_spans(tight_server, project))
     assert set(stored) == {span for _, ids in built for span in ids}
     assert max(stored.values()) == 1
@@ -103,5 +106,5 @@ def test_grpc_overload_is_retryable(tight_server, project):
     trailers = dict(refused[0].trailing_metadata() or ())
     assert "grpc-status-details-bin" in trailers, f"no RetryInfo: {trailers}"
     acked = {span for i, o in outcomes.items() if o == grpc.StatusCode.OK for span in built[i][1]}
-    stored = {s["context"]["span_id"] for s in all_spans(tight_server, project)}
+    stored = {s["context"]["span_id"] for s in wait_for_span_ids(tight_server, project, acked)}
     assert acked <= stored

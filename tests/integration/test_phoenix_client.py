@@ -8,6 +8,8 @@ import uuid
 from phoenix.client import Client
 from phoenix.otel import register
 
+from harness import wait_for_spans
+
 
 def send_agent_trace(base_url: str, project: str, session_id: str) -> dict:
     provider = register(project_name=project, endpoint=base_url + "/v1/traces", batch=False,
@@ -35,6 +37,7 @@ def send_agent_trace(base_url: str, project: str, session_id: str) -> dict:
 def test_phoenix_otel_and_client_round_trip(osprey, project):
     session_id = f"session-{uuid.uuid4().hex[:8]}"
     ids = send_agent_trace(osprey.query_url, project, session_id)
+    assert len(wait_for_spans(osprey, project, 2)) == 2
     client = Client(base_url=osprey.query_url)
 
     assert project in [p["name"] for p in client.projects.list()]

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from harness import (decode_global_id, make_request, make_span, new_span_id, new_trace_id, ns_to_iso, post_request,
-                     quote, walk)
+                     quote, wait_for_spans, walk)
 
 SECOND = 1_000_000_000
 
@@ -38,6 +38,7 @@ def spans_project(osprey):
     for chunk in (spans[:3], spans[3:]):
         response = post_request(osprey.ingest_url, make_request(chunk, project=project))
         assert response.status_code == 200, response.text
+    assert len(wait_for_spans(osprey, project, len(spans))) == len(spans)
     hex_ids = {k: v.hex() for k, v in ids.items()}
     return {"project": project, "t": t, "a": a.hex(), "b": b.hex(), "ids": hex_ids,
             "name_of": {v: k for k, v in hex_ids.items()}}

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from harness import decode_global_id, iso_to_ns, make_request, ns_to_iso, post_request, quote, simple_trace
+from harness import (decode_global_id, iso_to_ns, make_request, ns_to_iso, post_request, quote, simple_trace,
+                     wait_for_spans)
 
 SECOND = 1_000_000_000
 # Start offsets (s), latencies (ms) and the order traces are sent in are three different orders, so a
@@ -29,6 +30,7 @@ def seven_traces(osprey):
         response = post_request(osprey.ingest_url, make_request(spans, project=project))
         assert response.status_code == 200, response.text
         traces[spans[0].trace_id.hex()] = {"index": index, "start": start, "latency": latency}
+    assert len(wait_for_spans(osprey, project, 3 * len(SEND_ORDER))) == 3 * len(SEND_ORDER)
     return project, base, traces
 
 
