@@ -39,6 +39,16 @@ class Section final {
     return absl::OkStatus();
   }
 
+  absl::Status ReadModelPrices(const std::string& key, std::vector<costs::ModelPrice>& out) {
+    seen_.insert(key);
+    if (!node_ || !node_.IsMap()) return absl::OkStatus();
+    YAML::Node child = node_[key];
+    if (!child || child.IsNull()) return absl::OkStatus();
+    if (!child.IsSequence()) return absl::InvalidArgumentError(absl::StrCat(Child(key), ": expected a list of models"));
+    OSPREY_ASSIGN_OR_RETURN(out, costs::ParseModelPrices(YAML::Dump(child), Child(key)));
+    return absl::OkStatus();
+  }
+
   Section Sub(const std::string& key) {
     seen_.insert(key);
     return Section(node_ && node_.IsMap() ? node_[key] : YAML::Node(), Child(key));
@@ -118,6 +128,8 @@ absl::Status ParseIngest(Section s, IngestConfig& c) {
   OSPREY_RETURN_IF_ERROR(s.Read("ack_timeout_ms", c.ack_timeout_ms));
   OSPREY_RETURN_IF_ERROR(s.Read("http_handler_threads", c.http_handler_threads));
   OSPREY_RETURN_IF_ERROR(s.Read("default_project", c.default_project));
+  OSPREY_RETURN_IF_ERROR(s.Read("builtin_model_prices", c.builtin_model_prices));
+  OSPREY_RETURN_IF_ERROR(s.ReadModelPrices("model_prices", c.model_prices));
   return Finish(s);
 }
 

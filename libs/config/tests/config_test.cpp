@@ -157,3 +157,25 @@ store: {kind: postgres, postgres: {dsn: "host=127.0.0.1 dbname=osprey"}}
   auto unknown = LoadFromString("bus: {kafka: {brokerz: x}}\n");
   CHECK(Msg(unknown.status()) == "bus.kafka.brokerz: unknown key");
 }
+
+TEST_CASE("user-defined model prices are read, and their errors name the entry") {
+  auto c = LoadFromString(
+      "ingest:\n"
+      "  builtin_model_prices: false\n"
+      "  model_prices:\n"
+      "    - name: in-house-llm\n"
+      "      match: '^in-house'\n"
+      "      prompt: {input: 1.5}\n"
+      "      completion: {output: 6}\n");
+  REQUIRE(c.ok());
+  CHECK_FALSE(c->ingest.builtin_model_prices);
+  REQUIRE(c->ingest.model_prices.size() == 1);
+  CHECK(c->ingest.model_prices[0].name == "in-house-llm");
+  CHECK(c->ingest.model_prices[0].prompt[0].usd_per_token == Approx(1.5e-6));
+
+  auto bad = LoadFromString("ingest:\n  model_prices:\n    - {name: x, match: x, prompt: {input: -2}}\n");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(Msg(bad.status()) == "ingest.model_prices[0].prompt.input: must be a non-negative number");
+  auto not_list = LoadFromString("ingest:\n  model_prices: {name: x}\n");
+  CHECK(Msg(not_list.status()) == "ingest.model_prices: expected a list of models");
+}

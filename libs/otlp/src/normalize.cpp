@@ -149,6 +149,40 @@ int64_t TokenCount(const rapidjson::Value& attributes, std::string_view key, boo
   return ok ? count : 0;
 }
 
+// `llm.token_count.<side>_details.*` as (token type, count) pairs; non-integer counts are skipped.
+std::vector<std::pair<std::string, int64_t>> TokenDetails(const rapidjson::Value& attributes, std::string_view key) {
+  std::vector<std::pair<std::string, int64_t>> details;
+  const rapidjson::Value* object = internal::GetAttributeValue(attributes, key);
+  if (object == nullptr || !object->IsObject()) return details;
+  for (const auto& member : object->GetObject()) {
+    int64_t count = 0;
+    if (internal::CoerceInt(member.value, &count) && count > 0) details.emplace_back(View(member.name), count);
+  }
+  return details;
+}
+
+void PriceSpan(const costs::PriceTable& prices, const rapidjson::Value& attributes, model::v1::Span* out) {
+  costs::CostInput input;
+  input.model_name = out->llm_model_name();
+  if (const rapidjson::Value* provider = internal::GetAttributeValue(attributes, "llm.provider");
+      provider != nullptr && provider->IsString()) {
+    input.provider = View(*provider);
+  }
+  input.start_time_ns = static_cast<int64_t>(out->start_time_unix_nano());
+  input.prompt_tokens = out->llm_token_count_prompt();
+  input.completion_tokens = out->llm_token_count_completion();
+  input.total_tokens = out->llm_token_count_total();
+  input.prompt_details = TokenDetails(attributes, "llm.token_count.prompt_details");
+  input.completion_details = TokenDetails(attributes, "llm.token_count.completion_details");
+  std::optional<costs::SpanCost> cost = prices.Compute(input);
+  if (!cost) return;
+  model::v1::SpanCost* field = out->mutable_cost();
+  if (cost->prompt_cost) field->set_prompt(*cost->prompt_cost);
+  if (cost->completion_cost) field->set_completion(*cost->completion_cost);
+  if (cost->total_cost) field->set_total(*cost->total_cost);
+  field->set_details_json(cost->DetailsJson());
+}
+
 absl::Status NormalizeSpan(const OtlpSpan& span, const std::string& project, const NormalizeOptions& options,
                            model::v1::Span* out) {
   OSPREY_RETURN_IF_ERROR(Validate(span));
@@ -220,6 +254,7 @@ absl::Status NormalizeSpan(const OtlpSpan& span, const std::string& project, con
     out->set_llm_token_count_prompt(prompt);
     out->set_llm_token_count_completion(completion);
     out->set_llm_token_count_total(has_total ? total : prompt + completion);
+    if (options.prices != nullptr) PriceSpan(*options.prices, attributes, out);
   }
   if (const rapidjson::Value* input = internal::GetAttributeValue(attributes, "input.value");
       input != nullptr && input->IsString()) {

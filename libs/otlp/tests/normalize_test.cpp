@@ -188,6 +188,52 @@ TEST_CASE("token counts are coerced and lifted for LLM spans only", "[normalize]
   CHECK(result.spans[0].llm_token_count_total() == 0);
 }
 
+TEST_CASE("LLM spans are priced from the model, provider and token details", "[normalize]") {
+  costs::ModelPrice price;
+  price.name = "acme-large";
+  price.match = "^acme-large";
+  price.provider = "acme";
+  price.prompt = {{"input", 2e-6}, {"cache_read", 1e-6}};
+  price.completion = {{"output", 10e-6}};
+  auto table = costs::PriceTable::Create({price}, /*include_builtin=*/false);
+  REQUIRE(table.ok());
+  NormalizeOptions options;
+  options.prices = table->get();
+
+  auto span = ValidSpan();
+  AddString(&span, "openinference.span.kind", "LLM");
+  AddString(&span, "llm.model_name", "acme-large-2025");
+  AddString(&span, "llm.provider", "acme");
+  AddInt(&span, "llm.token_count.prompt", 1000);
+  AddInt(&span, "llm.token_count.completion", 100);
+  AddInt(&span, "llm.token_count.prompt_details.cache_read", 400);
+  NormalizeResult result = NormalizeOne(span, options);
+  REQUIRE(result.spans.size() == 1);
+  const auto& cost = result.spans[0].cost();
+  REQUIRE(cost.has_total());
+  CHECK(cost.prompt() == Approx(600 * 2e-6 + 400 * 1e-6));
+  CHECK(cost.completion() == Approx(100 * 10e-6));
+  CHECK(cost.total() == Approx(0.0026));
+  CHECK(cost.details_json().find(R"("token_type":"cache_read","is_prompt":true,"tokens":400)") != std::string::npos);
+
+  // Another provider's model does not match: tokens are kept, the cost is unknown.
+  auto other = ValidSpan();
+  AddString(&other, "openinference.span.kind", "LLM");
+  AddString(&other, "llm.model_name", "acme-large-2025");
+  AddString(&other, "llm.provider", "other");
+  AddInt(&other, "llm.token_count.prompt", 10);
+  result = NormalizeOne(other, options);
+  REQUIRE(result.spans[0].has_cost());
+  CHECK_FALSE(result.spans[0].cost().has_total());
+
+  // Not an LLM span, or no price table: no cost at all.
+  auto chain = ValidSpan();
+  AddString(&chain, "openinference.span.kind", "CHAIN");
+  AddString(&chain, "llm.model_name", "acme-large");
+  CHECK_FALSE(NormalizeOne(chain, options).spans[0].has_cost());
+  CHECK_FALSE(NormalizeOne(span).spans[0].has_cost());
+}
+
 TEST_CASE("hot fields: session, user, model and previews", "[normalize]") {
   auto span = ValidSpan();
   AddInt(&span, "session.id", 42);

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "osprey/base/encoding.hpp"
 #include "osprey/base/status.hpp"
+#include "osprey/log/log.hpp"
 #include "osprey/bus/v1/spans.pb.h"
 #include "osprey/metrics/metrics.hpp"
 
@@ -30,6 +31,15 @@ Ingestor::Ingestor(const config::IngestConfig& config, bus::Producer& producer, 
     inflight_bytes_ =
         &metrics_->GetGauge("osprey_ingest_inflight_bytes", "Request bytes being processed or awaiting their commit");
   }
+  // The configuration's patterns were compiled when it was validated; a failure here means the
+  // config was not validated, and then spans are priced with the built-in table only.
+  auto prices = costs::PriceTable::Create(config.model_prices, config.builtin_model_prices);
+  if (!prices.ok()) {
+    log::Error("ingest: model prices rejected, using the built-in prices",
+               {{"module", "ingest"}, {"error", std::string(prices.status().message())}});
+    prices = costs::PriceTable::Create({}, true);
+  }
+  prices_ = *std::move(prices);
 }
 
 absl::Status Ingestor::ReserveBudget(uint64_t bytes) {
@@ -63,6 +73,7 @@ ExportOutcome Ingestor::Export(const otlp::ExportRequest& request, const std::st
   otlp::NormalizeOptions options;
   options.project_override = project_override;
   options.default_project = config_.default_project;
+  options.prices = prices_.get();
   otlp::NormalizeResult normalized = otlp::Normalize(request, options);
   outcome.rejected_spans = static_cast<int64_t>(normalized.rejected.size());
   outcome.error_message = normalized.ErrorMessage();

@@ -17,6 +17,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "osprey/costs/costs.hpp"
 
 namespace osprey::config {
 
@@ -77,6 +78,10 @@ struct IngestConfig {
   int ack_timeout_ms = 30000;                // longest wait for the commit before answering retryable
   int http_handler_threads = 32;
   std::string default_project = "default";
+  // Prices of LLM spans (libs/costs): these user-defined models rank before the built-in table,
+  // which `builtin_model_prices: false` switches off.
+  std::vector<costs::ModelPrice> model_prices;
+  bool builtin_model_prices = true;
   absl::Status Validate() const;
 };
 

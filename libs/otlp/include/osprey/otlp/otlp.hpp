@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "google/protobuf/arena.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "osprey/costs/costs.hpp"
 #include "osprey/model/v1/span.pb.h"
 
 namespace osprey::otlp {
@@ -39,6 +40,8 @@ struct NormalizeOptions {
   std::string default_project = "default";
   // Characters of input.value / output.value copied to Span.input_preview / output_preview.
   size_t preview_chars = 256;
+  // Prices LLM spans into Span.cost when set (not owned; must outlive the call).
+  const costs::PriceTable* prices = nullptr;
 };
 
 struct RejectedSpan {

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
@@ -69,12 +70,16 @@ class Ingestor final {
   // Counts a request refused before Export (malformed, unsupported, too large).
   void CountRefused(Transport transport, const std::string& reason);
 
+  // The price table LLM spans are costed with (config.model_prices, then the built-in prices).
+  const costs::PriceTable& prices() const { return *prices_; }
+
  private:
   config::IngestConfig config_;
   bus::Producer& producer_;
   InflightBudget budget_;
   metrics::Registry* metrics_;
   metrics::Gauge* inflight_bytes_ = nullptr;
+  std::shared_ptr<const costs::PriceTable> prices_;
 };
 
 const char* TransportName(Transport transport);
