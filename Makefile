@@ -69,3 +69,12 @@ format: bootstrap
 
 clean:
 	rm -rf build
+
+# The web UI alone: `ui` builds it (scripts/build_ui; also part of `build`, since osprey embeds it),
+# `test-ui` runs its Vitest and headless-Chromium suites (label ui).
+.PHONY: ui test-ui
+ui: bootstrap
+	@scripts/build_ui $(CURDIR)/$(BUILD_DIR)/services/query/ui_dist
+
+test-ui: build
+	@ctest --preset $(PRESET) --output-on-failure -L ui

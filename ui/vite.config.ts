@@ -1,4 +1,4 @@
-import { defineConfig } from "vite";
+import { defineConfig } from "vitest/config";
 import react from "@vitejs/plugin-react";
 
 // The gateway serves dist/ at "/" (services/query/src/ui_assets.cpp); hashed files live under /assets/.
@@ -7,5 +7,5 @@ export default defineConfig({
   base: "/",
   build: { target: "es2020", sourcemap: false, chunkSizeWarningLimit: 400 },
   server: { proxy: { "/v1": "http://127.0.0.1:6006", "/osprey": "http://127.0.0.1:6006" } },
-  test: { environment: "jsdom", include: ["src/**/*.test.tsx", "src/**/*.test.ts"] },
+  test: { environment: "jsdom", globals: true, include: ["src/**/*.test.tsx", "src/**/*.test.ts"] },
 });

@@ -110,7 +110,7 @@ export interface SpanDetail {
   status_code: string;
   status_message: string;
   attributes: Record<string, unknown>;
-  events: { name: string; timestamp: string; attributes: Record<string, unknown> }[];
+  events: { name: string; timestamp: string | number; attributes: Record<string, unknown> }[];
   token_count_prompt: number;
   token_count_completion: number;
   token_count_total: number;

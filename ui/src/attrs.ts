@@ -28,6 +28,17 @@ export function nest(value: unknown): unknown {
   return out;
 }
 
+// A list, or an object keyed "0", "1", ... (a list flattened with index keys) as a list.
+export function asList(v: unknown): unknown[] | null {
+  if (Array.isArray(v)) return v;
+  if (isObject(v)) {
+    const keys = Object.keys(v);
+    if (keys.length && keys.every((k) => /^\d+$/.test(k)))
+      return keys.sort((a, b) => Number(a) - Number(b)).map((k) => v[k]);
+  }
+  return null;
+}
+
 export function get(obj: unknown, path: string): unknown {
   let cur: unknown = obj;
   for (const p of path.split(".")) {
@@ -59,22 +70,25 @@ function str(v: unknown): string {
 // OpenInference messages (llm.input_messages / llm.output_messages) as chat messages. A message is
 // {"message": {"role", "content" | "contents": [{"message_content": {"type","text"}}], "tool_calls": [...],
 // "tool_call_id", "name"}}; items without the "message" wrapper are accepted too.
-export function toMessages(list: unknown): ChatMessage[] {
-  if (!Array.isArray(list)) return [];
+export function toMessages(raw: unknown): ChatMessage[] {
+  const list = asList(raw);
+  if (!list) return [];
   return list.map((item) => {
     const nested = nest(item);
     const m = (isObject(nested) && isObject(nested.message) ? nested.message : nested) as Record<string, unknown>;
     let content = str(m.content);
-    if (!content && Array.isArray(m.contents)) {
-      content = m.contents
+    const contents = asList(m.contents);
+    if (!content && contents) {
+      content = contents
         .map((c) => {
           const mc = isObject(c) && isObject(c.message_content) ? c.message_content : c;
           return isObject(mc) ? str(mc.text ?? mc.image ?? "") : str(mc);
         })
         .join("\n");
     }
-    const toolCalls: ToolCall[] = Array.isArray(m.tool_calls)
-      ? m.tool_calls.map((tc) => {
+    const calls = asList(m.tool_calls);
+    const toolCalls: ToolCall[] = calls
+      ? calls.map((tc) => {
           const t = (isObject(tc) && isObject(tc.tool_call) ? tc.tool_call : tc) as Record<string, unknown>;
           const fn = (isObject(t.function) ? t.function : {}) as Record<string, unknown>;
           return { id: t.id ? str(t.id) : undefined, name: str(fn.name), arguments: str(fn.arguments) };
@@ -97,8 +111,9 @@ export interface RetrievalDocument {
   metadata?: unknown;
 }
 
-export function toDocuments(list: unknown): RetrievalDocument[] {
-  if (!Array.isArray(list)) return [];
+export function toDocuments(raw: unknown): RetrievalDocument[] {
+  const list = asList(raw);
+  if (!list) return [];
   return list.map((item) => {
     const nested = nest(item);
     const d = (isObject(nested) && isObject(nested.document) ? nested.document : nested) as Record<string, unknown>;

@@ -1,6 +1,6 @@
 import { useState, type ReactNode } from "react";
 import { api, type Annotation } from "../api";
-import { get, nest, toDocuments, toMessages, tryJson } from "../attrs";
+import { asList, get, nest, toDocuments, toMessages, tryJson } from "../attrs";
 import { cost, ms, num, when } from "../format";
 import { useLoad } from "../hooks";
 import { JsonTree } from "../components/JsonTree";
@@ -115,11 +115,16 @@ export function SpanDetailView({ project, spanId }: { project: string; spanId: s
   const docs = toDocuments(get(a, "retrieval.documents"));
   const rerankIn = toDocuments(get(a, "reranker.input_documents"));
   const rerankOut = toDocuments(get(a, "reranker.output_documents"));
-  const tools = get(a, "llm.tools");
+  const tools = asList(get(a, "llm.tools")) ?? [];
   const invocation = get(a, "llm.invocation_parameters");
   const model = get(a, "llm.model_name");
-  const exceptions = s.events.filter((e) => e.name === "exception");
-  const others = s.events.filter((e) => e.name !== "exception");
+  const events = s.events.map((e) => ({
+    ...e,
+    timestamp: typeof e.timestamp === "number" ? new Date(e.timestamp / 1e6).toISOString() : e.timestamp,
+    attributes: e.attributes ?? {},
+  }));
+  const exceptions = events.filter((e) => e.name === "exception");
+  const others = events.filter((e) => e.name !== "exception");
 
   return (
     <div className="span-detail" data-testid="span-detail">
@@ -177,7 +182,7 @@ export function SpanDetailView({ project, spanId }: { project: string; spanId: s
           </Section>
         ) : null,
       )}
-      {Array.isArray(tools) && tools.length > 0 && (
+      {tools.length > 0 && (
         <Section title="Tools">
           {tools.map((t, i) => {
             const schema = get(nest(t), "tool.json_schema") ?? t;
