@@ -159,7 +159,7 @@ def test_overload_without_a_writer_is_retryable_and_recovers(osprey_factory, pro
     """A client far above capacity against an ingest with a small in-flight budget while no writer drains
     Kafka: refusals are OTLP-retryable, ingest memory stays bounded, and after the writer returns every
     request is stored once."""
-    server = osprey_factory("overload", {"ingest": {"inflight_bytes": 4 * MIB}})
+    server = osprey_factory("overload", {"ingest": {"inflight_bytes": 4 * MIB, "max_request_bytes": 1 * MIB}})
     server.writer.stop()
     load = SpanLoad(server, project, requests=160, spans_per_request=20, senders=16, attribute_bytes=20_000,
                     retry_for=120).start()  # 160 × ~400 KiB

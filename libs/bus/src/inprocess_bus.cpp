@@ -243,6 +243,16 @@ class InProcessBus final : public Bus {
       }
       if (queued_bytes_) queued_bytes_->Set(static_cast<double>(queued_total_));
       if (drop && dead_lettered_) dead_lettered_->Inc(static_cast<double>(completions.size()));
+      // In-process there is no dead-letter topic to keep them in: marked messages are counted and logged.
+      if (status.ok()) {
+        for (const auto& d : batch) {
+          if (d.dead_letter_error.empty()) continue;
+          if (dead_lettered_) dead_lettered_->Inc();
+          log::Error("bus dropped a message its handler marked undeliverable",
+                     {{"topic", cfg.topic}, {"partition", static_cast<int64_t>(d.partition)},
+                      {"offset", d.offset}, {"error", d.dead_letter_error}});
+        }
+      }
     }
     cv_.notify_all();
     for (auto& [w, st] : completions) Complete(w, st);

@@ -548,8 +548,18 @@ class KafkaConsumer final : public Consumer {
       } catch (...) {
         status = absl::InternalError("handler threw");
       }
-      if (!status.ok() && !base::IsRetryable(status)) {
-        absl::Status dead = DeadLetter(batch, status);
+      if (status.ok()) {
+        std::vector<const Delivery*> marked;
+        for (const auto& d : batch) {
+          if (!d.dead_letter_error.empty()) marked.push_back(&d);
+        }
+        // The rest of the batch is handled; if the marked messages cannot be parked, the whole batch is
+        // redelivered (handlers are idempotent) rather than losing them.
+        if (!marked.empty()) status = DeadLetter(marked, absl::OkStatus());
+      } else if (!base::IsRetryable(status)) {
+        std::vector<const Delivery*> all;
+        for (const auto& d : batch) all.push_back(&d);
+        absl::Status dead = DeadLetter(all, status);
         if (dead.ok()) {
           status = absl::OkStatus();
         } else {
@@ -662,28 +672,31 @@ class KafkaConsumer final : public Consumer {
     rd_kafka_topic_partition_list_destroy(list);
   }
 
-  absl::Status DeadLetter(const std::vector<Delivery>& batch, const absl::Status& error) {
+  // Moves `messages` to the dead-letter topic with their error in the headers: `batch_error` when it is
+  // not OK (a permanent handler error), else each message's own dead_letter_error.
+  absl::Status DeadLetter(const std::vector<const Delivery*>& messages, const absl::Status& batch_error) {
     const std::string& dlq = core_->config().dead_letter_topic;
     OSPREY_RETURN_IF_ERROR(core_->CreateTopic(TopicSpec{dlq, 1, core_->config().message_max_bytes}));
-    std::vector<Message> messages;
+    std::vector<Message> out;
     std::vector<std::vector<std::pair<std::string, std::string>>> headers;
-    for (const auto& d : batch) {
-      messages.push_back(Message{dlq, d.key, d.payload});
-      headers.push_back({{kErrorHeader, std::string(error.message())},
-                         {kErrorCodeHeader, absl::StatusCodeToString(error.code())},
-                         {kSourceTopicHeader, d.topic},
-                         {kSourcePartitionHeader, std::to_string(d.partition)},
-                         {kSourceOffsetHeader, std::to_string(d.offset)},
+    for (const Delivery* d : messages) {
+      const bool own = batch_error.ok();
+      out.push_back(Message{dlq, d->key, d->payload});
+      headers.push_back({{kErrorHeader, own ? d->dead_letter_error : std::string(batch_error.message())},
+                         {kErrorCodeHeader, own ? absl::StatusCodeToString(absl::StatusCode::kInvalidArgument)
+                                                : absl::StatusCodeToString(batch_error.code())},
+                         {kSourceTopicHeader, d->topic},
+                         {kSourcePartitionHeader, std::to_string(d->partition)},
+                         {kSourceOffsetHeader, std::to_string(d->offset)},
                          {kGroupHeader, config_.group}});
     }
-    OSPREY_RETURN_IF_ERROR(
-        core_->Publish(std::move(messages), std::move(headers), core_->config().delivery_timeout + 5s));
-    if (core_->dead_lettered() != nullptr) core_->dead_lettered()->Inc(static_cast<double>(batch.size()));
-    log::Error("bus dead-lettered a batch after a permanent handler error",
+    OSPREY_RETURN_IF_ERROR(core_->Publish(std::move(out), std::move(headers), core_->config().delivery_timeout + 5s));
+    if (core_->dead_lettered() != nullptr) core_->dead_lettered()->Inc(static_cast<double>(messages.size()));
+    log::Error("bus dead-lettered messages",
                {{"topic", config_.topic},
                 {"dead_letter_topic", dlq},
-                {"messages", static_cast<int64_t>(batch.size())},
-                {"error", std::string(error.message())}});
+                {"messages", static_cast<int64_t>(messages.size())},
+                {"error", batch_error.ok() ? messages.front()->dead_letter_error : std::string(batch_error.message())}});
     return absl::OkStatus();
   }
 

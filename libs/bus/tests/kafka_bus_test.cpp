@@ -258,6 +258,57 @@ TEST_CASE("kafka bus: a permanent handler error dead-letters the batch with the 
   CHECK(dead[0].headers["osprey-consumer-group"] == "writers");
 }
 
+TEST_CASE("kafka bus: a message the handler marks undeliverable is dead-lettered alone; the rest commits") {
+  osprey::metrics::Registry metrics;
+  auto cfg = Config();
+  auto made = osprey::bus::NewKafkaBus(cfg, &metrics);
+  REQUIRE(made.ok());
+  auto& bus = **made;
+  REQUIRE(bus.CreateTopic({"spans", 1, 1024}).ok());
+  auto producer = bus.NewProducer();
+  // Published before the consumer starts, so the first batch holds both messages.
+  REQUIRE(producer->Publish({{"spans", "trace-1", "poison"}, {"spans", "trace-2", "good"}}, 10s).ok());
+  std::mutex mu;
+  std::vector<std::string> handled;
+  auto consumer = *bus.NewConsumer({"writers", "spans"});
+  REQUIRE(consumer
+              ->Start([&](std::vector<osprey::bus::Delivery>& batch) {
+                std::lock_guard<std::mutex> lock(mu);
+                for (auto& d : batch) {
+                  if (d.payload == "poison") {
+                    d.dead_letter_error = "does not decode";
+                  } else {
+                    handled.push_back(d.payload);
+                  }
+                }
+                return absl::OkStatus();
+              })
+              .ok());
+  auto until = std::chrono::steady_clock::now() + 20s;
+  while (CounterValue(metrics, "osprey_bus_dead_lettered_messages_total") < 1 &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(10ms);
+  }
+  REQUIRE(producer->Publish({{"spans", "trace-3", "after"}}, 10s).ok());
+  until = std::chrono::steady_clock::now() + 20s;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (handled.size() >= 2 || std::chrono::steady_clock::now() > until) break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  consumer->Stop();
+  CHECK(CounterValue(metrics, "osprey_bus_dead_lettered_messages_total") == 1);
+  CHECK(handled == std::vector<std::string>{"good", "after"});
+  auto dead = ReadFromStart(cfg.brokers, cfg.namespace_prefix + osprey::bus::kSpansDeadLetterTopic, 1);
+  REQUIRE(dead.size() == 1);
+  CHECK(dead[0].key == "trace-1");
+  CHECK(dead[0].payload == "poison");
+  CHECK(dead[0].headers["osprey-error"] == "does not decode");
+  CHECK(dead[0].headers["osprey-source-offset"] == "0");
+}
+
 TEST_CASE("kafka bus: a consumer of the same group resumes after the committed offset") {
   auto made = osprey::bus::NewKafkaBus(Config(), nullptr);
   REQUIRE(made.ok());

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "absl/strings/str_cat.h"
 #include "google/protobuf/arena.h"
 #include "osprey/bus/v1/spans.pb.h"
 #include "osprey/log/log.hpp"
@@ -33,17 +34,19 @@ absl::Status SpanBatchWriter::Handle(std::vector<bus::Delivery>& batch) {
   google::protobuf::Arena arena(arena_options);
   std::vector<const model::v1::Span*> spans;
   int64_t poison = 0;
-  for (const auto& delivery : batch) {
+  for (auto& delivery : batch) {
     auto* decoded = google::protobuf::Arena::CreateMessage<bus::v1::SpanBatch>(&arena);
     if (!decoded->ParseFromString(delivery.payload)) {
       ++poison;
+      delivery.dead_letter_error = absl::StrCat("payload of ", delivery.payload.size(),
+                                                " bytes does not decode as osprey.bus.v1.SpanBatch");
       continue;
     }
     for (const auto& span : decoded->spans()) spans.push_back(&span);
   }
   if (poison > 0) {
     if (poison_messages_) poison_messages_->Inc(static_cast<double>(poison));
-    log::Error("undecodable span batches skipped", {{"messages", poison}, {"topic", batch.front().topic}});
+    log::Error("undecodable span batches dead-lettered", {{"messages", poison}, {"topic", batch.front().topic}});
   }
   if (spans.empty()) return absl::OkStatus();
   auto result = store_.WriteSpans(spans);

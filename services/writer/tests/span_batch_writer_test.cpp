@@ -47,7 +47,7 @@ TEST_CASE("a batch of messages is written in one call and a redelivery is counte
   CHECK((*trace)->token_count_total == 14);
 }
 
-TEST_CASE("an undecodable message is counted and skipped; the rest of the batch is stored") {
+TEST_CASE("an undecodable message is counted and marked for the dead-letter topic; the rest of the batch is stored") {
   auto s = TempStore("poison");
   REQUIRE(s);
   metrics::Registry registry;
@@ -56,6 +56,8 @@ TEST_CASE("an undecodable message is counted and skipped; the rest of the batch 
   REQUIRE(w.Handle(batch).ok());
   CHECK(SpanCount(*s) == 1);
   CHECK(registry.Render().find("osprey_writer_poison_messages_total 1") != std::string::npos);
+  CHECK(batch[0].dead_letter_error.find("does not decode as osprey.bus.v1.SpanBatch") != std::string::npos);
+  CHECK(batch[1].dead_letter_error.empty());
 }
 
 TEST_CASE("a store failure fails the batch so the bus redelivers it") {

@@ -43,6 +43,10 @@ struct Delivery {
   std::string key;
   std::string payload;
   int attempt = 1;  // 2+ when redelivered after a failed batch
+  // Set by the handler for a message that can never be handled (e.g. it does not decode): when the
+  // handler returns OK, the bus moves that message to the dead-letter topic with this error attached,
+  // counts it, and commits it with the rest of the batch. Empty: the message was handled.
+  std::string dead_letter_error;
 };
 
 struct TopicSpec {
@@ -59,8 +63,9 @@ class Producer {
   virtual absl::Status Publish(std::vector<Message> messages, std::chrono::milliseconds timeout) = 0;
 };
 
-// Called with one batch at a time; OK commits the whole batch. A retryable error redelivers the
-// batch after a backoff; a permanent error dead-letters its messages (counted, never silently lost).
+// Called with one batch at a time; OK commits the whole batch (after dead-lettering the messages the
+// handler marked with Delivery::dead_letter_error). A retryable error redelivers the batch after a
+// backoff; a permanent error dead-letters all its messages (counted, never silently lost).
 using Handler = std::function<absl::Status(std::vector<Delivery>& batch)>;
 
 struct ConsumerConfig {

@@ -6,7 +6,8 @@
 // SpanWriter::WriteSpans call (one transaction, idempotent on span_id), so redelivered messages are
 // harmless. It returns OK only after that call returned OK — the bus commits the batch (and, in the
 // embedded mode, acknowledges the OTLP client) only then. An undecodable payload cannot come from
-// Osprey's ingest; it is counted, logged once per batch and skipped (Kafka: dead-letter topic).
+// Osprey's ingest; it is counted, logged once per batch and marked with Delivery::dead_letter_error, so
+// the bus parks it (Kafka: the dead-letter topic, error in its headers) while the partition moves on.
 // Thread safety: Handle() may be called from one thread at a time per instance.
 
 #include <vector>
