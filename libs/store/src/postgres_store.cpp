@@ -24,6 +24,7 @@
 #include "osprey/base/status.hpp"
 #include "osprey/base/time.hpp"
 #include "pg_migrations.hpp"
+#include "postgres_annotations.hpp"
 #include "postgres_sql_reader.hpp"
 #include "span_rows.hpp"
 
@@ -492,7 +493,7 @@ class PostgresMigrationTarget final : public MigrationTarget {
 
 // ---------------------------------------------------------------- the store
 
-class PostgresStore final : public Store {
+class PostgresStore final : public internal::SqlAnnotationStore<Store> {
  public:
   PostgresStore(PostgresConfig config, std::vector<std::unique_ptr<pqxx::connection>> connections)
       : config_(std::move(config)), free_(std::move(connections)) {}
@@ -516,6 +517,10 @@ class PostgresStore final : public Store {
   absl::Status Migrate() override;
   absl::Status Ping() override;
   void Close() override;
+
+ protected:
+  absl::Status RunAnnotationRead(const AnnotationWork& work) override { return RunAnnotationWork(false, work); }
+  absl::Status RunAnnotationWrite(const AnnotationWork& work) override { return RunAnnotationWork(true, work); }
   Dialect dialect() const override { return Dialect::kPostgres; }
   absl::StatusOr<SqlRows> RunReadQuery(const SqlQuery& query) override {
     OSPREY_ASSIGN_OR_RETURN(Lease lease, Acquire());
@@ -562,6 +567,8 @@ class PostgresStore final : public Store {
   }
 
   absl::StatusOr<WriteResult> WriteOnce(const std::vector<SpanRow>& rows);
+  // One annotation read (nontransaction) or write (transaction) on a pooled connection.
+  absl::Status RunAnnotationWork(bool write, const AnnotationWork& work);
   absl::Status WriteLocked(pqxx::work& tx, const std::vector<SpanRow>& rows, WriteResult& result);
 
   const PostgresConfig config_;
@@ -651,6 +658,13 @@ absl::Status PostgresStore::Migrate() {
   absl::Status status = RunMigrations(target, PostgresMigrations());
   if (target.broken()) lease.broken() = true;
   return status;
+}
+
+absl::Status PostgresStore::RunAnnotationWork(bool write, const AnnotationWork& work) {
+  OSPREY_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  return Guard(lease.broken(), [&]() -> absl::Status {
+    return RunPostgresAnnotationWork(*lease, write, config_.write_timeout_ms, work);
+  });
 }
 
 absl::Status PostgresStore::Ping() {

@@ -61,6 +61,9 @@ class Statement final {
   }
 
   int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
+  double Double(int column) const { return sqlite3_column_double(stmt_, column); }
+  int Type(int column) const { return sqlite3_column_type(stmt_, column); }  // SQLITE_INTEGER, SQLITE_NULL, ...
+  int ColumnCount() const { return sqlite3_column_count(stmt_); }
   bool IsNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
   std::string Text(int column) const;
   std::optional<int64_t> OptionalInt(int column) const {

@@ -21,6 +21,7 @@
 #include "osprey/base/status.hpp"
 #include "osprey/base/time.hpp"
 #include "span_rows.hpp"
+#include "sqlite_annotations.hpp"
 #include "sqlite_db.hpp"
 #include "sqlite_sql_reader.hpp"
 
@@ -321,7 +322,7 @@ class SqliteMigrationTarget final : public MigrationTarget {
 
 // ---------------------------------------------------------------- the store
 
-class SqliteStore final : public Store {
+class SqliteStore final : public internal::SqlAnnotationStore<Store> {
  public:
   SqliteStore(std::unique_ptr<Connection> writer, std::vector<std::unique_ptr<Connection>> readers,
               std::unique_ptr<Connection> checkpointer)
@@ -348,6 +349,10 @@ class SqliteStore final : public Store {
   absl::Status Migrate() override;
   absl::Status Ping() override;
   void Close() override;
+
+ protected:
+  absl::Status RunAnnotationRead(const AnnotationWork& work) override;
+  absl::Status RunAnnotationWrite(const AnnotationWork& work) override;
   Dialect dialect() const override { return Dialect::kSqlite; }
   absl::StatusOr<SqlRows> RunReadQuery(const SqlQuery& query) override {
     OSPREY_ASSIGN_OR_RETURN(Lease db, AcquireReader());
@@ -477,6 +482,17 @@ absl::Status SqliteStore::Migrate() {
   if (!writer_) return Closed();
   SqliteMigrationTarget target(*writer_);
   return RunMigrations(target, SqliteMigrations());
+}
+
+absl::Status SqliteStore::RunAnnotationRead(const AnnotationWork& work) {
+  OSPREY_ASSIGN_OR_RETURN(Lease db, AcquireReader());
+  return RunSqliteAnnotationRead(*db, work);
+}
+
+absl::Status SqliteStore::RunAnnotationWrite(const AnnotationWork& work) {
+  std::lock_guard lock(writer_mu_);
+  if (!writer_) return Closed();
+  return RunSqliteAnnotationWrite(*writer_, work);
 }
 
 absl::Status SqliteStore::Ping() {

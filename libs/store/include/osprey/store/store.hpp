@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "osprey/model/v1/span.pb.h"
+#include "osprey/store/annotations.hpp"
 #include "osprey/store/sql_reader.hpp"
 
 namespace osprey::store {
@@ -197,7 +198,8 @@ class ProjectStore {
 };
 
 // A store: the sum of the interfaces above plus lifecycle. Implementations are `final`.
-class Store : public SpanWriter, public SpanReader, public ProjectStore, public SqlReader {
+class Store : public SpanWriter, public SpanReader, public ProjectStore, public SqlReader,
+              public AnnotationStore {
  public:
   // Applies pending versioned migrations (idempotent; serialized against concurrent callers).
   virtual absl::Status Migrate() = 0;
