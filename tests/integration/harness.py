@@ -555,10 +555,7 @@ def wait_for_spans(osprey: OspreyClient, project: str, count: int, timeout: floa
     so the test's own assertion reports the shortfall."""
     deadline = time.monotonic() + timeout
     while True:
-        if osprey.get(f"/v1/projects/{quote(project)}/spans", {"limit": 1}).status_code == 404:
-            spans: list = []
-        else:
-            spans = all_spans(osprey, project, params)
+        spans = stored_spans(osprey, project, params)
         if len(spans) >= count or time.monotonic() > deadline:
             return spans
         time.sleep(0.05)
@@ -655,11 +652,11 @@ def all_spans(osprey: Osprey, project: str, params: dict | list | None = None, l
     return walk(osprey, f"/v1/projects/{quote(project)}/spans", params, limit)[0]
 
 
-def stored_spans(osprey: Osprey, project: str) -> list:
+def stored_spans(osprey: Osprey, project: str, params: dict | list | None = None) -> list:
     """Like all_spans, but a project that does not exist (404: nothing was ever stored) is empty."""
     if osprey.get(f"/v1/projects/{quote(project)}/spans", {"limit": 1}).status_code == 404:
         return []
-    return all_spans(osprey, project)
+    return all_spans(osprey, project, params)
 
 
 def all_traces(osprey: Osprey, project: str, params: dict | list | None = None, limit: int = 1000) -> list:
