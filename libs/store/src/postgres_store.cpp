@@ -173,6 +173,23 @@ std::string IntArray(const std::vector<std::optional<int64_t>>& values) {
   return out;
 }
 
+// Exact decimal text of a double ("%.17g" round-trips).
+std::string DoubleText(double value) {
+  char buffer[40];
+  std::snprintf(buffer, sizeof(buffer), "%.17g", value);
+  return buffer;
+}
+
+std::string DoubleArray(const std::vector<double>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += DoubleText(values[i]);
+  }
+  out += '}';
+  return out;
+}
+
 // JSON text of a filter value, compared with jsonb equality: numbers compare by value (12 = 12.0),
 // a string never equals a number, a bool never equals 1. nullopt when no stored value can match.
 std::optional<std::string> JsonValue(const std::variant<bool, int64_t, double, std::string>& value) {
@@ -240,6 +257,7 @@ struct TraceState {
   int64_t tokens_prompt = 0;
   int64_t tokens_completion = 0;
   int64_t tokens_total = 0;
+  double cost_total = 0;  // US dollars over the new spans with a known cost
   std::optional<std::string> root_span_id;
   std::optional<std::string> root_span_name;
   std::string session_id;  // of the first new span carrying one, in span id order
@@ -260,7 +278,8 @@ constexpr const char* kSpanColumns =
     "s.id, s.project_id, s.trace_rowid, t.trace_id, s.span_id, s.parent_id, s.name, s.span_kind, s.start_time, "
     "s.end_time, s.status_code, s.status_message, s.attributes::text, s.events::text, s.llm_token_count_prompt, "
     "s.llm_token_count_completion, s.llm_token_count_total, s.session_id, s.user_id, s.llm_model_name, "
-    "s.input_preview, s.output_preview FROM spans s JOIN traces t ON t.id = s.trace_rowid";
+    "s.input_preview, s.output_preview, s.cost_prompt, s.cost_completion, s.cost_total, s.cost_details "
+    "FROM spans s JOIN traces t ON t.id = s.trace_rowid";
 
 std::string Text(const pqxx::field& field) {
   return field.is_null() ? std::string() : std::string(field.c_str(), field.size());
@@ -269,6 +288,10 @@ int64_t Int(const pqxx::field& field) { return field.as<int64_t>(); }
 std::optional<int64_t> OptionalInt(const pqxx::field& field) {
   if (field.is_null()) return std::nullopt;
   return field.as<int64_t>();
+}
+std::optional<double> OptionalDouble(const pqxx::field& field) {
+  if (field.is_null()) return std::nullopt;
+  return field.as<double>();
 }
 
 SpanRecord ReadSpan(const pqxx::row& row) {
@@ -295,13 +318,17 @@ SpanRecord ReadSpan(const pqxx::row& row) {
   record.llm_model_name = Text(row[19]);
   record.input_preview = Text(row[20]);
   record.output_preview = Text(row[21]);
+  record.cost_prompt = OptionalDouble(row[22]);
+  record.cost_completion = OptionalDouble(row[23]);
+  record.cost_total = OptionalDouble(row[24]);
+  record.cost_details_json = Text(row[25]);
   return record;
 }
 
 constexpr const char* kTraceColumns =
     "t.id, t.project_id, t.trace_id, t.start_time, t.end_time, t.root_span_id, t.root_span_name, t.span_count, "
-    "t.error_count, t.token_count_prompt, t.token_count_completion, t.token_count_total, t.session_rowid "
-    "FROM traces t";
+    "t.error_count, t.token_count_prompt, t.token_count_completion, t.token_count_total, t.session_rowid, "
+    "t.cost_total FROM traces t";
 
 TraceRecord ReadTrace(const pqxx::row& row) {
   TraceRecord record;
@@ -318,12 +345,14 @@ TraceRecord ReadTrace(const pqxx::row& row) {
   record.token_count_completion = Int(row[10]);
   record.token_count_total = Int(row[11]);
   record.session_rowid = OptionalInt(row[12]);
+  record.cost_total = row[13].as<double>();
   return record;
 }
 
 constexpr const char* kSessionColumns =
     "id, session_id, project_id, start_time, end_time, trace_count, token_count_prompt, token_count_completion, "
-    "token_count_total FROM sessions";
+    "token_count_total, "
+    "(SELECT coalesce(sum(t.cost_total), 0) FROM traces t WHERE t.session_rowid = sessions.id) FROM sessions";
 
 SessionRecord ReadSession(const pqxx::row& row) {
   SessionRecord record;
@@ -336,6 +365,7 @@ SessionRecord ReadSession(const pqxx::row& row) {
   record.token_count_prompt = Int(row[6]);
   record.token_count_completion = Int(row[7]);
   record.token_count_total = Int(row[8]);
+  record.cost_total = row[9].as<double>();
   return record;
 }
 
@@ -594,7 +624,9 @@ void SetUpConnection(pqxx::connection& connection, const PostgresConfig& config)
       "llm_token_count_prompt bigint NOT NULL, llm_token_count_completion bigint NOT NULL, "
       "llm_token_count_total bigint NOT NULL, input_preview text, output_preview text, "
       "attributes jsonb COMPRESSION " +
-      config.attribute_compression + " NOT NULL, events jsonb NOT NULL) ON COMMIT DELETE ROWS");
+      config.attribute_compression +
+      " NOT NULL, events jsonb NOT NULL, cost_prompt double precision, cost_completion double precision, "
+      "cost_total double precision, cost_details text) ON COMMIT DELETE ROWS");
 }
 
 absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect(const PostgresConfig& config) {
@@ -742,13 +774,22 @@ absl::Status PostgresStore::WriteLocked(pqxx::work& tx, const std::vector<SpanRo
                                                   "input_preview",
                                                   "output_preview",
                                                   "attributes",
-                                                  "events"});
+                                                  "events",
+                                                  "cost_prompt",
+                                                  "cost_completion",
+                                                  "cost_total",
+                                                  "cost_details"});
     auto nullable = [](const std::string& text, std::string& holder) -> const char* {
       if (text.empty()) return nullptr;
       holder = PgText(text);
       return holder.c_str();
     };
-    std::string session, user, model, input, output;
+    std::string session, user, model, input, output, cost_prompt, cost_completion, cost_total, cost_details;
+    auto cost_text = [](bool has, double value, std::string& holder) -> const char* {
+      if (!has) return nullptr;
+      holder = DoubleText(value);
+      return holder.c_str();
+    };
     for (const SpanRow& row : rows) {
       const model::v1::Span& span = *row.span;
       const std::string project = span.project_name().empty() ? "default" : PgText(span.project_name());
@@ -760,7 +801,11 @@ absl::Status PostgresStore::WriteLocked(pqxx::work& tx, const std::vector<SpanRo
           nullable(span.session_id(), session), nullable(span.user_id(), user), nullable(span.llm_model_name(), model),
           span.llm_token_count_prompt(), span.llm_token_count_completion(), row.token_total,
           nullable(span.input_preview(), input), nullable(span.output_preview(), output),
-          PgJson(span.attributes_json(), "{}"), PgJson(span.events_json(), "[]"));
+          PgJson(span.attributes_json(), "{}"), PgJson(span.events_json(), "[]"),
+          cost_text(span.cost().has_prompt(), span.cost().prompt(), cost_prompt),
+          cost_text(span.cost().has_completion(), span.cost().completion(), cost_completion),
+          cost_text(span.cost().has_total(), span.cost().total(), cost_total),
+          nullable(span.cost().details_json(), cost_details));
     }
     copy.complete();
   }
@@ -828,17 +873,18 @@ absl::Status PostgresStore::WriteLocked(pqxx::work& tx, const std::vector<SpanRo
   pqxx::result inserted = tx.exec(
       "INSERT INTO spans (trace_rowid, project_id, span_id, parent_id, name, span_kind, start_time, end_time, "
       "status_code, status_message, session_id, user_id, llm_model_name, llm_token_count_prompt, "
-      "llm_token_count_completion, llm_token_count_total, input_preview, output_preview, attributes, events) "
+      "llm_token_count_completion, llm_token_count_total, input_preview, output_preview, attributes, events, "
+      "cost_prompt, cost_completion, cost_total, cost_details) "
       "SELECT t.id, t.project_id, s.span_id, s.parent_id, s.name, s.span_kind, s.start_time, s.end_time, "
       "s.status_code, s.status_message, s.session_id, s.user_id, s.llm_model_name, s.llm_token_count_prompt, "
       "s.llm_token_count_completion, s.llm_token_count_total, s.input_preview, s.output_preview, s.attributes, "
-      "s.events "
+      "s.events, s.cost_prompt, s.cost_completion, s.cost_total, s.cost_details "
       "FROM (SELECT DISTINCT ON (span_id) * FROM osprey_staging_spans ORDER BY span_id, trace_id, ord) s "
       "JOIN traces t ON t.trace_id = s.trace_id ORDER BY s.span_id "
       "ON CONFLICT (span_id) DO NOTHING "
       "RETURNING trace_rowid, span_id, parent_id IS NULL, CASE WHEN parent_id IS NULL THEN name END, start_time, "
       "end_time, status_code = 'ERROR', llm_token_count_prompt, llm_token_count_completion, "
-      "llm_token_count_total, session_id");
+      "llm_token_count_total, session_id, coalesce(cost_total, 0)");
   result.inserted = static_cast<int64_t>(inserted.size());
   result.duplicates = static_cast<int64_t>(rows.size()) - result.inserted;
 
@@ -854,6 +900,7 @@ absl::Status PostgresStore::WriteLocked(pqxx::work& tx, const std::vector<SpanRo
     int64_t completion = 0;
     int64_t total = 0;
     std::string session_id;
+    double cost = 0;
   };
   std::vector<NewSpan> new_spans;
   new_spans.reserve(inserted.size());
@@ -870,6 +917,7 @@ absl::Status PostgresStore::WriteLocked(pqxx::work& tx, const std::vector<SpanRo
     span.completion = Int(row[8]);
     span.total = Int(row[9]);
     span.session_id = Text(row[10]);
+    span.cost = row[11].as<double>();
     new_spans.push_back(std::move(span));
   }
   std::sort(new_spans.begin(), new_spans.end(), [](const NewSpan& a, const NewSpan& b) {
@@ -885,6 +933,7 @@ absl::Status PostgresStore::WriteLocked(pqxx::work& tx, const std::vector<SpanRo
     trace.tokens_prompt += span.prompt;
     trace.tokens_completion += span.completion;
     trace.tokens_total += span.total;
+    trace.cost_total += span.cost;
     if (span.root && !trace.root_span_id) {  // sorted: the lowest new root span id
       trace.root_span_id = span.span_id;
       trace.root_span_name = span.name;
@@ -937,6 +986,7 @@ absl::Status PostgresStore::WriteLocked(pqxx::work& tx, const std::vector<SpanRo
   std::vector<int64_t> empty_created;
   {
     std::vector<int64_t> projects, starts, ends, counts, errors, prompts, completions, totals;
+    std::vector<double> costs;
     std::vector<std::string> ids;
     std::vector<std::optional<std::string>> root_ids, root_names;
     std::vector<std::optional<int64_t>> joins;
@@ -955,6 +1005,7 @@ absl::Status PostgresStore::WriteLocked(pqxx::work& tx, const std::vector<SpanRo
       prompts.push_back(trace.tokens_prompt);
       completions.push_back(trace.tokens_completion);
       totals.push_back(trace.tokens_total);
+      costs.push_back(trace.cost_total);
       root_ids.push_back(trace.root_span_id);
       root_names.push_back(trace.root_span_name);
       std::optional<int64_t> join;
@@ -965,11 +1016,11 @@ absl::Status PostgresStore::WriteLocked(pqxx::work& tx, const std::vector<SpanRo
       pqxx::result updated = tx.exec_params(
           "INSERT INTO traces AS t (project_id, trace_id, start_time, end_time, span_count, error_count, "
           "token_count_prompt, token_count_completion, token_count_total, root_span_id, root_span_name, "
-          "session_rowid) "
+          "session_rowid, cost_total) "
           "SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], "
-          "$7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::bigint[]) "
+          "$7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::bigint[], $13::float8[]) "
           "AS u(project_id, trace_id, start_time, end_time, span_count, error_count, token_count_prompt, "
-          "token_count_completion, token_count_total, root_span_id, root_span_name, session_rowid) "
+          "token_count_completion, token_count_total, root_span_id, root_span_name, session_rowid, cost_total) "
           "ORDER BY u.trace_id "
           "ON CONFLICT (trace_id) DO UPDATE SET "
           "start_time = least(t.start_time, excluded.start_time), end_time = greatest(t.end_time, excluded.end_time), "
@@ -983,12 +1034,13 @@ absl::Status PostgresStore::WriteLocked(pqxx::work& tx, const std::vector<SpanRo
           "root_span_id = CASE WHEN excluded.root_span_id IS NOT NULL AND "
           "(t.root_span_id IS NULL OR excluded.root_span_id < t.root_span_id) "
           "THEN excluded.root_span_id ELSE t.root_span_id END, "
-          "session_rowid = coalesce(t.session_rowid, excluded.session_rowid) "
+          "session_rowid = coalesce(t.session_rowid, excluded.session_rowid), "
+          "cost_total = t.cost_total + excluded.cost_total "
           "RETURNING t.trace_id, t.start_time, t.end_time, t.token_count_prompt, t.token_count_completion, "
           "t.token_count_total",
           IntArray(projects), TextArray(ids), IntArray(starts), IntArray(ends), IntArray(counts), IntArray(errors),
           IntArray(prompts), IntArray(completions), IntArray(totals), TextArray(root_ids), TextArray(root_names),
-          IntArray(joins));
+          IntArray(joins), DoubleArray(costs));
       for (const pqxx::row& row : updated) {
         const TraceState& trace = traces.at(Text(row[0]));
         if (trace.session_rowid) {

@@ -70,6 +70,10 @@ class Statement final {
     if (IsNull(column)) return std::nullopt;
     return Int(column);
   }
+  std::optional<double> OptionalDouble(int column) const {
+    if (IsNull(column)) return std::nullopt;
+    return Double(column);
+  }
 
  private:
   sqlite3* db_;

@@ -59,6 +59,7 @@ struct TraceDelta {
   int64_t tokens_prompt = 0;
   int64_t tokens_completion = 0;
   int64_t tokens_total = 0;
+  double cost_total = 0;     // US dollars over the new spans that have a known cost
   std::string root_span_id;  // lowest new root span id
   std::string root_span_name;
   std::string session_id;  // from the first new span carrying one, in (trace_id, span_id) order
@@ -80,7 +81,8 @@ constexpr const char* kSpanColumns =
     "s.id, s.project_id, s.trace_rowid, t.trace_id, s.span_id, s.parent_id, s.name, s.span_kind, s.start_time, "
     "s.end_time, s.status_code, s.status_message, s.attributes, s.events, s.llm_token_count_prompt, "
     "s.llm_token_count_completion, s.llm_token_count_total, s.session_id, s.user_id, s.llm_model_name, "
-    "s.input_preview, s.output_preview FROM spans s JOIN traces t ON t.id = s.trace_rowid";
+    "s.input_preview, s.output_preview, s.cost_prompt, s.cost_completion, s.cost_total, s.cost_details "
+    "FROM spans s JOIN traces t ON t.id = s.trace_rowid";
 
 SpanRecord ReadSpan(const Statement& stmt) {
   SpanRecord record;
@@ -106,13 +108,17 @@ SpanRecord ReadSpan(const Statement& stmt) {
   record.llm_model_name = stmt.Text(19);
   record.input_preview = stmt.Text(20);
   record.output_preview = stmt.Text(21);
+  record.cost_prompt = stmt.OptionalDouble(22);
+  record.cost_completion = stmt.OptionalDouble(23);
+  record.cost_total = stmt.OptionalDouble(24);
+  record.cost_details_json = stmt.Text(25);
   return record;
 }
 
 constexpr const char* kTraceColumns =
     "t.id, t.project_id, t.trace_id, t.start_time, t.end_time, t.root_span_id, t.root_span_name, t.span_count, "
-    "t.error_count, t.token_count_prompt, t.token_count_completion, t.token_count_total, t.session_rowid "
-    "FROM traces t";
+    "t.error_count, t.token_count_prompt, t.token_count_completion, t.token_count_total, t.session_rowid, "
+    "t.cost_total FROM traces t";
 
 TraceRecord ReadTrace(const Statement& stmt) {
   TraceRecord record;
@@ -129,12 +135,14 @@ TraceRecord ReadTrace(const Statement& stmt) {
   record.token_count_completion = stmt.Int(10);
   record.token_count_total = stmt.Int(11);
   record.session_rowid = stmt.OptionalInt(12);
+  record.cost_total = stmt.Double(13);
   return record;
 }
 
 constexpr const char* kSessionColumns =
     "id, session_id, project_id, start_time, end_time, trace_count, token_count_prompt, token_count_completion, "
-    "token_count_total FROM sessions";
+    "token_count_total, "
+    "(SELECT coalesce(sum(t.cost_total), 0) FROM traces t WHERE t.session_rowid = sessions.id) FROM sessions";
 
 SessionRecord ReadSession(const Statement& stmt) {
   SessionRecord record;
@@ -147,6 +155,7 @@ SessionRecord ReadSession(const Statement& stmt) {
   record.token_count_prompt = stmt.Int(6);
   record.token_count_completion = stmt.Int(7);
   record.token_count_total = stmt.Int(8);
+  record.cost_total = stmt.Double(9);
   return record;
 }
 
@@ -569,8 +578,9 @@ absl::Status SqliteStore::WriteLocked(Connection& db, const std::vector<SpanRow>
       Statement * insert_span,
       db.Cached("INSERT INTO spans (trace_rowid, project_id, span_id, parent_id, name, span_kind, start_time, "
                 "end_time, status_code, status_message, session_id, user_id, llm_model_name, llm_token_count_prompt, "
-                "llm_token_count_completion, llm_token_count_total, input_preview, output_preview, attributes, events) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "llm_token_count_completion, llm_token_count_total, input_preview, output_preview, attributes, events, "
+                "cost_prompt, cost_completion, cost_total, cost_details) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (span_id) DO NOTHING"));
 
   std::map<std::string, int64_t> projects_by_name;
@@ -632,6 +642,18 @@ absl::Status SqliteStore::WriteLocked(Connection& db, const std::vector<SpanRow>
       s.BindTextNoCopy(
           19, span.attributes_json().empty() ? std::string_view("{}") : std::string_view(span.attributes_json()));
       s.BindTextNoCopy(20, span.events_json().empty() ? std::string_view("[]") : std::string_view(span.events_json()));
+      const model::v1::SpanCost& cost = span.cost();
+      auto bind_cost = [&s](int index, bool has, double value) {
+        if (has) {
+          s.BindDouble(index, value);
+        } else {
+          s.BindNull(index);
+        }
+      };
+      bind_cost(21, cost.has_prompt(), cost.prompt());
+      bind_cost(22, cost.has_completion(), cost.completion());
+      bind_cost(23, cost.has_total(), cost.total());
+      s.BindTextOrNull(24, cost.details_json());
       OSPREY_RETURN_IF_ERROR(s.Run());
     }
     if (db.Changes() == 0) {
@@ -646,6 +668,7 @@ absl::Status SqliteStore::WriteLocked(Connection& db, const std::vector<SpanRow>
     trace.tokens_prompt += span.llm_token_count_prompt();
     trace.tokens_completion += span.llm_token_count_completion();
     trace.tokens_total += row.token_total;
+    trace.cost_total += span.cost().total();
     if (row.parent_id.empty() && trace.root_span_id.empty()) {  // rows are sorted: the lowest root span id
       trace.root_span_id = row.span_id;
       trace.root_span_name = span.name();
@@ -705,7 +728,7 @@ absl::Status SqliteStore::WriteLocked(Connection& db, const std::vector<SpanRow>
                 "THEN ?9 ELSE root_span_name END, "
                 "root_span_id = CASE WHEN ?8 IS NOT NULL AND (root_span_id IS NULL OR ?8 < root_span_id) "
                 "THEN ?8 ELSE root_span_id END, "
-                "session_rowid = coalesce(session_rowid, ?10) "
+                "session_rowid = coalesce(session_rowid, ?10), cost_total = cost_total + ?12 "
                 "WHERE id = ?11 "
                 "RETURNING start_time, end_time, token_count_prompt, token_count_completion, token_count_total"));
   OSPREY_ASSIGN_OR_RETURN(Statement * delete_trace, db.Cached("DELETE FROM traces WHERE id = ?"));
@@ -743,6 +766,7 @@ absl::Status SqliteStore::WriteLocked(Connection& db, const std::vector<SpanRow>
       u.BindNull(10);
     }
     u.BindInt(11, trace.rowid);
+    u.BindDouble(12, trace.cost_total);
     OSPREY_ASSIGN_OR_RETURN(bool row, u.Step());
     if (!row) return base::Permanent(absl::StatusCode::kInternal, "trace row vanished: " + trace_id);
     if (trace.session_rowid) {

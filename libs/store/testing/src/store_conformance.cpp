@@ -94,6 +94,14 @@ class SpanBuilder {
     span_.set_llm_token_count_total(total);
     return *this;
   }
+  // US dollars; the details document is what ingest would attach.
+  SpanBuilder& Cost(double prompt, double completion) {
+    span_.mutable_cost()->set_prompt(prompt);
+    span_.mutable_cost()->set_completion(completion);
+    span_.mutable_cost()->set_total(prompt + completion);
+    span_.mutable_cost()->set_details_json(R"({"model":"m"})");
+    return *this;
+  }
   SpanBuilder& Session(std::string session) {
     span_.set_session_id(std::move(session));
     return *this;
@@ -285,6 +293,41 @@ void TokenTotalsAndErrors(const HarnessFactory& factory) {
   REQUIRE(spans.size() == 1);
   CHECK(spans[0].status_code == "ERROR");
   CHECK(spans[0].status_message == "a");
+}
+
+void CostsRollUp(const HarnessFactory& factory) {
+  auto harness = factory();
+  auto store = OpenMigrated(*harness);
+  Write(*store, {SpanBuilder(4, 1).Kind("LLM").Tokens(10, 5).Cost(0.25, 0.5).Session("costly"),
+                 SpanBuilder(4, 2).Parent(1).Kind("LLM").Tokens(1, 1).Cost(0.125, 0.0625),
+                 SpanBuilder(4, 3).Parent(1)});  // no cost: not counted
+  // A resent span does not count twice; a second trace of the session adds its own cost.
+  Write(*store, {SpanBuilder(4, 2).Parent(1).Kind("LLM").Tokens(1, 1).Cost(0.125, 0.0625)});
+  Write(*store, {SpanBuilder(5, 9).Kind("LLM").Cost(1.0, 2.0).Session("costly")});
+
+  CHECK(Trace(*store, 4).cost_total == Approx(0.9375));
+  CHECK(Trace(*store, 5).cost_total == Approx(3.0));
+  auto session = store->GetSessionBySessionId("costly");
+  REQUIRE(session.ok());
+  REQUIRE(session->has_value());
+  CHECK((*session)->cost_total == Approx(3.9375));
+
+  SpanQuery query;
+  query.project_id = DefaultProjectId(*store);
+  query.trace_ids = {TraceHex(4)};
+  auto spans = Spans(*store, query);
+  REQUIRE(spans.size() == 3);
+  for (const SpanRecord& span : spans) {
+    if (span.span_id == SpanHex(1)) {
+      CHECK(*span.cost_prompt == Approx(0.25));
+      CHECK(*span.cost_completion == Approx(0.5));
+      CHECK(*span.cost_total == Approx(0.75));
+      CHECK(span.cost_details_json == R"({"model":"m"})");
+    } else if (span.span_id == SpanHex(3)) {
+      CHECK_FALSE(span.cost_total.has_value());
+      CHECK(span.cost_details_json.empty());
+    }
+  }
 }
 
 void Sessions(const HarnessFactory& factory) {

@@ -79,6 +79,12 @@ struct SpanRecord {
   std::string llm_model_name;
   std::string input_preview;
   std::string output_preview;
+  // Token cost in US dollars (LLM spans priced by ingest); unset when unknown. Details: the JSON of
+  // osprey::costs::SpanCost::DetailsJson, empty when the span was not priced.
+  std::optional<double> cost_prompt;
+  std::optional<double> cost_completion;
+  std::optional<double> cost_total;
+  std::string cost_details_json;
 };
 
 struct TraceRecord {
@@ -95,6 +101,7 @@ struct TraceRecord {
   int64_t token_count_completion = 0;
   int64_t token_count_total = 0;
   std::optional<int64_t> session_rowid;
+  double cost_total = 0;  // US dollars, the sum over its spans with a known cost
 };
 
 struct SessionRecord {
@@ -107,6 +114,7 @@ struct SessionRecord {
   int64_t token_count_prompt = 0;
   int64_t token_count_completion = 0;
   int64_t token_count_total = 0;
+  double cost_total = 0;  // US dollars, the sum over its traces
 };
 
 // `attribute=key:value` filter of GET /v1/projects/{id}/spans. `path` is the dotted key split on

@@ -30,6 +30,7 @@ using HarnessFactory = std::function<std::unique_ptr<StoreHarness>()>;
 void IdempotentWrite(const HarnessFactory& factory);
 void RollupsChildrenBeforeParents(const HarnessFactory& factory);
 void TokenTotalsAndErrors(const HarnessFactory& factory);
+void CostsRollUp(const HarnessFactory& factory);
 void Sessions(const HarnessFactory& factory);
 void ProjectAutoCreateAndTraceKeepsProject(const HarnessFactory& factory);
 void InvalidBatchStoresNothing(const HarnessFactory& factory);
@@ -55,6 +56,7 @@ void ConcurrentWritersAndReaders(const HarnessFactory& factory);
   OSPREY_STORETEST_CASE(prefix, "write is idempotent", IdempotentWrite, factory)                                      \
   OSPREY_STORETEST_CASE(prefix, "rollups when children arrive before parents", RollupsChildrenBeforeParents, factory) \
   OSPREY_STORETEST_CASE(prefix, "token totals and error count", TokenTotalsAndErrors, factory)                        \
+  OSPREY_STORETEST_CASE(prefix, "span costs roll up to traces and sessions", CostsRollUp, factory)                  \
   OSPREY_STORETEST_CASE(prefix, "sessions roll up their traces", Sessions, factory)                                   \
   OSPREY_STORETEST_CASE(prefix, "projects auto-created, traces keep their project",                                   \
                         ProjectAutoCreateAndTraceKeepsProject, factory)                                               \
