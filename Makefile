@@ -53,7 +53,7 @@ bench: build
 
 # libFuzzer targets (clang-14, ASan + UBSan), each run for FUZZ_SECONDS over its seed corpus.
 FUZZ_SECONDS ?= 60
-FUZZERS := otlp_decode_json_fuzzer otlp_decode_protobuf_fuzzer
+FUZZERS := otlp_decode_json_fuzzer otlp_decode_protobuf_fuzzer spanquery_fuzzer
 fuzz: bootstrap
 	@test -f build/fuzz/build.ninja || cmake --preset fuzz
 	@cmake --build --preset fuzz -j $(JOBS) --target $(FUZZERS)
