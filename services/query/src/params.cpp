@@ -3,9 +3,13 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <chrono>
 #include <limits>
 
+#include "osprey/base/status.hpp"
 #include "osprey/base/time.hpp"
+#include "osprey/log/log.hpp"
+#include "osprey/metrics/metrics.hpp"
 #include "osprey/query/global_id.hpp"
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
@@ -312,6 +316,102 @@ Parsed<store::SpanQuery> ParseSpanQuery(const http::Request& request) {
   if (auto* r = std::get_if<Rejection>(&attributes)) return std::move(*r);
   query.attributes = std::get<std::vector<store::AttributeFilter>>(std::move(attributes));
   return query;
+}
+
+// ---------------------------------------------------------------- shared by the REST surfaces
+
+Rejection BodyValidationRejection(const std::vector<BodyIssue>& issues) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  w.Key("detail");
+  w.StartArray();
+  for (const BodyIssue& issue : issues) {
+    w.StartObject();
+    w.Key("type");
+    WriteString(w, issue.type);
+    w.Key("loc");
+    w.StartArray();
+    w.String("body");
+    for (const std::string& part : issue.loc) {
+      if (!part.empty() && part.size() < 10 && std::all_of(part.begin(), part.end(), ::isdigit)) {
+        w.Int(std::stoi(part));
+      } else {
+        WriteString(w, part);
+      }
+    }
+    w.EndArray();
+    w.Key("msg");
+    WriteString(w, issue.msg);
+    w.Key("input");
+    w.RawValue(issue.input_json.data(), issue.input_json.size(), rapidjson::kObjectType);
+    if (!issue.ctx_json.empty()) {
+      w.Key("ctx");
+      w.RawValue(issue.ctx_json.data(), issue.ctx_json.size(), rapidjson::kObjectType);
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return Rejection{"invalid_body", http::Response::Json(422, std::string(buffer.GetString(), buffer.GetSize()))};
+}
+
+Rejection StoreErrorRejection(const absl::Status& status) {
+  log::Warn("store call failed", {{"module", "query"}, {"error", std::string(status.message())}});
+  if (base::IsRetryable(status)) {
+    auto after = base::RetryAfter(status).value_or(std::chrono::milliseconds(1000));
+    auto seconds = std::max<int64_t>(1, (after.count() + 999) / 1000);
+    Rejection r = TextRejection(503, "store_unavailable", "Service Unavailable");
+    r.response.WithHeader("Retry-After", std::to_string(seconds));
+    return r;
+  }
+  return TextRejection(500, "store_error", "Internal Server Error");
+}
+
+std::string PathValue(const http::Request& request, std::string_view name) {
+  auto it = request.path_params.find(std::string(name));
+  return it == request.path_params.end() ? std::string() : it->second;
+}
+
+RouteMetrics::RouteMetrics(metrics::Registry* metrics) {
+  if (metrics == nullptr) return;
+  rejected_ = &metrics->CounterFamily("osprey_query_rejected_requests_total",
+                                      "REST requests answered with an error, by route and reason.", {"route", "reason"});
+  requests_ = &metrics->CounterFamily("osprey_query_requests_total", "REST requests served, by route and status.",
+                                      {"route", "code"});
+  latency_ = &metrics->HistogramFamily("osprey_query_request_duration_seconds",
+                                       "Time to answer a REST request, by route.", metrics::LatencyBuckets(), {"route"});
+}
+
+http::Handler RouteMetrics::Wrap(std::string route,
+                                 std::function<Parsed<http::Response>(const http::Request&)> handler) const {
+  return [this, route = std::move(route), handler = std::move(handler)](const http::Request& request) {
+    auto start = std::chrono::steady_clock::now();
+    Parsed<http::Response> reply = handler(request);
+    http::Response response;
+    if (auto* rejection = std::get_if<Rejection>(&reply)) {
+      if (rejected_ != nullptr) rejected_->With({route, rejection->reason}).Inc();
+      response = std::move(rejection->response);
+    } else {
+      response = std::get<http::Response>(std::move(reply));
+    }
+    if (requests_ != nullptr) requests_->With({route, std::to_string(response.status)}).Inc();
+    if (latency_ != nullptr) {
+      std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+      latency_->With({route}).Observe(elapsed.count());
+    }
+    return response;
+  };
+}
+
+Parsed<store::ProjectRecord> ResolveProjectIdentifier(store::ProjectStore& projects, const std::string& identifier) {
+  std::optional<int64_t> id = DecodeGlobalIdOfType(identifier, kProjectType);
+  auto project = id ? projects.GetProjectById(*id) : projects.GetProjectByName(identifier);
+  if (!project.ok()) return StoreErrorRejection(project.status());
+  if (!project->has_value()) {
+    return TextRejection(404, "not_found", (id ? "Project with ID " : "Project with name ") + identifier + " not found");
+  }
+  return **project;
 }
 
 }  // namespace osprey::query

@@ -1,6 +1,7 @@
 #include "osprey/query/query_module.hpp"
 
 #include "osprey/base/status.hpp"
+#include "osprey/query/annotations_api.hpp"
 
 namespace osprey::query {
 
@@ -8,6 +9,7 @@ QueryModule::QueryModule(const config::QueryConfig& config, store::Store& store,
                          size_t max_body_bytes, std::function<void(http::Router&)> extra_routes)
     : config_(config), store_(store), metrics_(metrics), max_body_bytes_(max_body_bytes), api_(store, store, metrics) {
   api_.Register(router_);
+  std::make_shared<AnnotationsApi>(store_, store_, metrics_)->Register(router_);  // owned by its routes
   if (extra_routes) extra_routes(router_);
 }
 

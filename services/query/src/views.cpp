@@ -237,4 +237,96 @@ void WriteSession(JsonWriter& w, const store::SessionRecord& session, const std:
   w.EndObject();
 }
 
+void WriteAnnotation(JsonWriter& w, const store::AnnotationRecord& annotation, std::string_view id_type,
+                     std::string_view target_key) {
+  w.StartObject();
+  Key(w, "id");
+  Str(w, EncodeGlobalId(id_type, annotation.id));
+  Key(w, "created_at");
+  Time(w, annotation.created_at_ns);
+  Key(w, "updated_at");
+  Time(w, annotation.updated_at_ns);
+  Key(w, "source");
+  Str(w, annotation.source);
+  Key(w, "user_id");
+  if (annotation.user_id) {
+    Str(w, EncodeGlobalId("User", *annotation.user_id));
+  } else {
+    w.Null();
+  }
+  Key(w, "name");
+  Str(w, annotation.name);
+  Key(w, "annotator_kind");
+  Str(w, annotation.annotator_kind);
+  Key(w, "result");
+  w.StartObject();
+  Key(w, "label");
+  annotation.label ? Str(w, *annotation.label) : (void)w.Null();
+  Key(w, "score");
+  annotation.score ? (void)w.Double(*annotation.score) : (void)w.Null();
+  Key(w, "explanation");
+  annotation.explanation ? Str(w, *annotation.explanation) : (void)w.Null();
+  w.EndObject();
+  Key(w, "metadata");
+  rapidjson::Document metadata;
+  metadata.Parse(annotation.metadata_json.data(), annotation.metadata_json.size());
+  if (!metadata.HasParseError() && metadata.IsObject()) {
+    metadata.Accept(w);
+  } else {
+    w.StartObject();
+    w.EndObject();
+  }
+  Key(w, "identifier");
+  Str(w, annotation.identifier);
+  Key(w, target_key);
+  Str(w, annotation.target);
+  w.EndObject();
+}
+
+std::string_view AnnotationConfigType(std::string_view type) {
+  if (type == "CATEGORICAL") return "CategoricalAnnotationConfig";
+  if (type == "CONTINUOUS") return "ContinuousAnnotationConfig";
+  return "FreeformAnnotationConfig";
+}
+
+void WriteAnnotationConfig(JsonWriter& w, const store::AnnotationConfigRecord& config) {
+  rapidjson::Document doc;
+  doc.Parse(config.config_json.data(), config.config_json.size());
+  if (doc.HasParseError() || !doc.IsObject()) doc.SetObject();
+  // A stored field, or null when absent.
+  auto field = [&](std::string_view name) {
+    Key(w, name);
+    auto it = doc.FindMember(rapidjson::StringRef(name.data(), name.size()));
+    if (it == doc.MemberEnd()) {
+      w.Null();
+    } else {
+      it->value.Accept(w);
+    }
+  };
+  w.StartObject();
+  Key(w, "name");
+  Str(w, config.name);
+  Key(w, "type");
+  Str(w, config.type);
+  field("description");
+  field("optimization_direction");
+  if (config.type == "CATEGORICAL") {
+    Key(w, "values");
+    auto it = doc.FindMember("values");
+    if (it != doc.MemberEnd() && it->value.IsArray()) {
+      it->value.Accept(w);
+    } else {
+      w.StartArray();
+      w.EndArray();
+    }
+  } else {
+    if (config.type == "FREEFORM") field("threshold");
+    field("lower_bound");
+    field("upper_bound");
+  }
+  Key(w, "id");
+  Str(w, EncodeGlobalId(AnnotationConfigType(config.type), config.id));
+  w.EndObject();
+}
+
 }  // namespace osprey::query

@@ -11,14 +11,24 @@
 // Pure functions over an http::Request; thread-safe.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "osprey/http/server.hpp"
 #include "osprey/store/store.hpp"
+
+namespace osprey::metrics {
+class Registry;
+template <typename T>
+class Family;
+class Counter;
+class Histogram;
+}  // namespace osprey::metrics
 
 namespace osprey::query {
 
@@ -88,5 +98,45 @@ Parsed<std::vector<store::AttributeFilter>> ParseAttributeFilters(const http::Re
 
 // Every filter of GET /v1/projects/{id}/spans except the project.
 Parsed<store::SpanQuery> ParseSpanQuery(const http::Request& request);
+
+// ---------------------------------------------------------------- shared by the REST surfaces
+
+// One FastAPI ValidationError of a JSON body: `loc` is the path after "body" (an all-digit entry is
+// a list index, rendered as an integer); `input_json` is the offending value as JSON text.
+struct BodyIssue {
+  std::vector<std::string> loc;
+  std::string type;
+  std::string msg;
+  std::string input_json = "null";
+  std::string ctx_json;  // JSON object text or empty
+};
+
+// 422 application/json HTTPValidationError listing every body issue, in order.
+Rejection BodyValidationRejection(const std::vector<BodyIssue>& issues);
+
+// A store failure as the client sees it: retryable ones are 503 + Retry-After, the rest 500. The
+// detail is logged, never sent (it may name tables or paths).
+Rejection StoreErrorRejection(const absl::Status& status);
+
+// The value of a "{name}" path segment, empty when absent.
+std::string PathValue(const http::Request& request, std::string_view name);
+
+// Request metrics of a REST surface, in the families RestApi uses (requests by route and code,
+// rejections by route and reason, latency by route). `metrics` may be null: nothing is recorded.
+class RouteMetrics final {
+ public:
+  explicit RouteMetrics(metrics::Registry* metrics);
+  // `handler` wrapped: a Rejection is counted and answered with its response.
+  http::Handler Wrap(std::string route, std::function<Parsed<http::Response>(const http::Request&)> handler) const;
+
+ private:
+  metrics::Family<metrics::Counter>* rejected_ = nullptr;
+  metrics::Family<metrics::Counter>* requests_ = nullptr;
+  metrics::Family<metrics::Histogram>* latency_ = nullptr;
+};
+
+// A `project_identifier` path value: a Project GlobalID or a project name. 404 text/plain
+// "Project with ID <gid> not found" / "Project with name <name> not found" when neither resolves.
+Parsed<store::ProjectRecord> ResolveProjectIdentifier(store::ProjectStore& projects, const std::string& identifier);
 
 }  // namespace osprey::query
