@@ -25,6 +25,7 @@
 #include "osprey/base/time.hpp"
 #include "pg_migrations.hpp"
 #include "postgres_annotations.hpp"
+#include "postgres_mutations.hpp"
 #include "postgres_sql_reader.hpp"
 #include "span_rows.hpp"
 
@@ -544,6 +545,31 @@ class PostgresStore final : public internal::SqlAnnotationStore<Store> {
   absl::StatusOr<std::optional<ProjectRecord>> GetProjectByName(const std::string& name) override;
   absl::StatusOr<ProjectRecord> CreateProject(const std::string& name,
                                               const std::optional<std::string>& description) override;
+  // MutationStore: the SQL is in postgres_mutations.cpp; one transaction per call, retried like WriteSpans.
+  absl::Status UpdateProjectDescription(int64_t id, const std::optional<std::string>& description) override {
+    return Mutate<absl::Status>(
+        [&](pqxx::work& tx) { return internal::PgUpdateProjectDescription(tx, id, description); });
+  }
+  absl::Status DeleteProject(int64_t id) override {
+    return Mutate<absl::Status>([&](pqxx::work& tx) { return internal::PgDeleteProject(tx, id); });
+  }
+  absl::StatusOr<std::vector<std::string>> StoredSpanIds(const std::vector<std::string>& span_ids) override {
+    return Mutate<absl::StatusOr<std::vector<std::string>>>(
+        [&](pqxx::work& tx) { return internal::PgStoredSpanIds(tx, span_ids); });
+  }
+  absl::Status DeleteSpan(const RowKey& span) override {
+    return Mutate<absl::Status>([&](pqxx::work& tx) { return internal::PgDeleteSpan(tx, span); });
+  }
+  absl::Status DeleteTrace(const RowKey& trace) override {
+    return Mutate<absl::Status>([&](pqxx::work& tx) { return internal::PgDeleteTrace(tx, trace); });
+  }
+  absl::StatusOr<int64_t> DeleteSessions(const std::vector<RowKey>& sessions) override {
+    return Mutate<absl::StatusOr<int64_t>>([&](pqxx::work& tx) { return internal::PgDeleteSessions(tx, sessions); });
+  }
+  absl::StatusOr<TransferResult> TransferTraces(const std::vector<RowKey>& traces, int64_t destination) override {
+    return Mutate<absl::StatusOr<TransferResult>>(
+        [&](pqxx::work& tx) { return internal::PgTransferTraces(tx, traces, destination); });
+  }
   absl::Status Migrate() override;
   absl::Status Ping() override;
   void Close() override;
@@ -594,6 +620,35 @@ class PostgresStore final : public internal::SqlAnnotationStore<Store> {
       pqxx::nontransaction tx(*lease);
       return fn(tx);
     });
+  }
+
+  // Runs `fn(tx)` in one transaction, committed only when it returns OK; retryable failures
+  // (deadlock, serialization, lost connection) are retried up to config_.write_retries times.
+  template <typename R, typename Fn>
+  R Mutate(Fn&& fn) {
+    for (int attempt = 0;; ++attempt) {
+      R result = [&]() -> R {
+        OSPREY_ASSIGN_OR_RETURN(Lease lease, Acquire());
+        return Guard(lease.broken(), [&]() -> R {
+          pqxx::work tx(*lease);
+          tx.exec("SET LOCAL statement_timeout = " + std::to_string(config_.write_timeout_ms));
+          R r = fn(tx);
+          if (r.ok()) tx.commit();
+          return r;
+        });
+      }();
+      const absl::Status& status = StatusOf(result);
+      if (status.ok() || !base::IsRetryable(status) || attempt >= config_.write_retries ||
+          status.code() == absl::StatusCode::kFailedPrecondition) {
+        return result;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20 * (attempt + 1)));
+    }
+  }
+  static const absl::Status& StatusOf(const absl::Status& status) { return status; }
+  template <typename T>
+  static const absl::Status& StatusOf(const absl::StatusOr<T>& result) {
+    return result.status();
   }
 
   absl::StatusOr<WriteResult> WriteOnce(const std::vector<SpanRow>& rows);

@@ -23,6 +23,7 @@
 #include "span_rows.hpp"
 #include "sqlite_annotations.hpp"
 #include "sqlite_db.hpp"
+#include "sqlite_mutations.hpp"
 #include "sqlite_sql_reader.hpp"
 
 namespace osprey::store {
@@ -355,6 +356,32 @@ class SqliteStore final : public internal::SqlAnnotationStore<Store> {
   absl::StatusOr<std::optional<ProjectRecord>> GetProjectByName(const std::string& name) override;
   absl::StatusOr<ProjectRecord> CreateProject(const std::string& name,
                                               const std::optional<std::string>& description) override;
+  // MutationStore: the SQL is in sqlite_mutations.cpp; each call holds the writer like WriteSpans.
+  absl::Status UpdateProjectDescription(int64_t id, const std::optional<std::string>& description) override {
+    return WithWriter<absl::Status>(
+        [&](Connection& db) { return internal::SqliteUpdateProjectDescription(db, id, description); });
+  }
+  absl::Status DeleteProject(int64_t id) override {
+    return WithWriter<absl::Status>([&](Connection& db) { return internal::SqliteDeleteProject(db, id); });
+  }
+  absl::StatusOr<std::vector<std::string>> StoredSpanIds(const std::vector<std::string>& span_ids) override {
+    return WithWriter<absl::StatusOr<std::vector<std::string>>>(
+        [&](Connection& db) { return internal::SqliteStoredSpanIds(db, span_ids); });
+  }
+  absl::Status DeleteSpan(const RowKey& span) override {
+    return WithWriter<absl::Status>([&](Connection& db) { return internal::SqliteDeleteSpan(db, span); });
+  }
+  absl::Status DeleteTrace(const RowKey& trace) override {
+    return WithWriter<absl::Status>([&](Connection& db) { return internal::SqliteDeleteTrace(db, trace); });
+  }
+  absl::StatusOr<int64_t> DeleteSessions(const std::vector<RowKey>& sessions) override {
+    return WithWriter<absl::StatusOr<int64_t>>(
+        [&](Connection& db) { return internal::SqliteDeleteSessions(db, sessions); });
+  }
+  absl::StatusOr<TransferResult> TransferTraces(const std::vector<RowKey>& traces, int64_t destination) override {
+    return WithWriter<absl::StatusOr<TransferResult>>(
+        [&](Connection& db) { return internal::SqliteTransferTraces(db, traces, destination); });
+  }
   absl::Status Migrate() override;
   absl::Status Ping() override;
   void Close() override;
@@ -390,6 +417,14 @@ class SqliteStore final : public internal::SqlAnnotationStore<Store> {
   // Blocks while every reader is busy. FAILED_PRECONDITION after Close().
   absl::StatusOr<Lease> AcquireReader();
   void Return(std::unique_ptr<Connection> connection);
+
+  // Runs `fn` on the writer connection under writer_mu_; FAILED_PRECONDITION once closed.
+  template <typename R, typename Fn>
+  R WithWriter(Fn&& fn) {
+    std::lock_guard lock(writer_mu_);
+    if (!writer_) return Closed();
+    return fn(*writer_);
+  }
 
   // Body of WriteSpans inside the open transaction.
   absl::Status WriteLocked(Connection& db, const std::vector<SpanRow>& rows, WriteResult& result);

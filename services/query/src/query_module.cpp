@@ -2,6 +2,7 @@
 
 #include "osprey/base/status.hpp"
 #include "osprey/query/annotations_api.hpp"
+#include "osprey/query/mutations_api.hpp"
 
 namespace osprey::query {
 
@@ -10,6 +11,7 @@ QueryModule::QueryModule(const config::QueryConfig& config, store::Store& store,
     : config_(config), store_(store), metrics_(metrics), max_body_bytes_(max_body_bytes), api_(store, store, metrics) {
   api_.Register(router_);
   std::make_shared<AnnotationsApi>(store_, store_, metrics_)->Register(router_);  // owned by its routes
+  MutationsApi(store_, metrics_).Register(router_);  // its routes own its state
   if (extra_routes) extra_routes(router_);
 }
 

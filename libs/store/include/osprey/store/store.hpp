@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "osprey/model/v1/span.pb.h"
 #include "osprey/store/annotations.hpp"
+#include "osprey/store/mutations.hpp"
 #include "osprey/store/sql_reader.hpp"
 
 namespace osprey::store {
@@ -206,7 +207,7 @@ class ProjectStore {
 };
 
 // A store: the sum of the interfaces above plus lifecycle. Implementations are `final`.
-class Store : public SpanWriter, public SpanReader, public ProjectStore, public SqlReader,
+class Store : public SpanWriter, public SpanReader, public ProjectStore, public SqlReader, public MutationStore,
               public AnnotationStore {
  public:
   // Applies pending versioned migrations (idempotent; serialized against concurrent callers).

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "osprey/store/store.hpp"
 #include "osprey/storetest/annotations_conformance.hpp"
+#include "osprey/storetest/mutations_conformance.hpp"
 
 namespace osprey::storetest {
 
@@ -74,4 +75,5 @@ void ConcurrentWritersAndReaders(const HarnessFactory& factory);
   OSPREY_STORETEST_CASE(prefix, "Migrate twice is a no-op", MigrateTwiceIsNoOp, factory)                              \
   OSPREY_STORETEST_CASE(prefix, "data survives close and reopen", DurableAcrossReopen, factory)                       \
   OSPREY_STORETEST_CASE(prefix, "concurrent writers and readers", ConcurrentWritersAndReaders, factory) \
+  OSPREY_STORE_MUTATION_TESTS(prefix, factory)                                                                       \
   OSPREY_ANNOTATION_CONFORMANCE_TESTS(prefix, factory)
