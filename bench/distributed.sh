@@ -9,7 +9,9 @@
 # acked = stored, ingest RSS (max sampled, and peak); then the raw COPY rate and the ratio.
 #
 #   bench/distributed.sh [--duration 30] [--concurrency 8] [--spans-per-request 50] [--half-rate N]
-#                        [--build-dir build/release]
+#                        [--writers 1] [--build-dir build/release]
+#
+# --writers N runs N osprey-writer processes in the one consumer group (OSPREY_LOCAL_WRITERS).
 #
 # OSPREY_BENCH_KEEP=1 keeps the state dir (logs, configs, data).
 set -euo pipefail
@@ -26,8 +28,9 @@ while [[ $# -gt 0 ]]; do
     --concurrency) concurrency="$2"; shift 2 ;;
     --spans-per-request) spans_per_request="$2"; shift 2 ;;
     --half-rate) half_rate="$2"; shift 2 ;;
+    --writers) export OSPREY_LOCAL_WRITERS="$2"; shift 2 ;;
     --build-dir) build="$2"; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "distributed.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -117,7 +120,7 @@ copy_rate=$(python3 -c 'import sys; print(int(int(sys.argv[1]) / (float(sys.argv
 avg_bytes=$(psql_ --command="SELECT round(avg(pg_column_size(s.*))) FROM spans s JOIN projects p ON p.id = s.project_id WHERE p.name = 'bench-max'")
 
 echo
-echo "osprey distributed benchmark: ${duration}s per phase, ${concurrency} connections, ${spans_per_request} spans/request, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "osprey distributed benchmark: ${duration}s per phase, ${concurrency} connections, ${spans_per_request} spans/request, ${OSPREY_LOCAL_WRITERS:-1} writer(s), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-6s %7s %9s %7s %7s %9s %9s %6s %9s %8s %8s %8s\n' phase rate 'acked/s' 'p50 ms' 'p99 ms' 'e2e/s' acked failed stored check 'RSS MiB' 'peak'
 for line in "${results[@]}"; do echo "${line}"; done
 echo "raw server-side COPY of ${copy_rows} span rows (avg row ${avg_bytes} B in Postgres): ${copy_ms} ms = ${copy_rate} spans/s"
