@@ -911,7 +911,6 @@ class SpanLoad:
         self.acked: set[int] = set()
         self.gave_up: dict[int, str] = {}
         self.codes: collections.Counter = collections.Counter()  # every failed attempt, by code
-        self.ack_times: list[float] = []
         self._lock = threading.Lock()
         self._next = 0
         self._threads: list[threading.Thread] = []
@@ -980,7 +979,6 @@ class SpanLoad:
                         grpc_export(channel, self.built[i][0], timeout=self.rpc_timeout)
                         with self._lock:
                             self.acked.add(i)
-                            self.ack_times.append(time.monotonic() - first)
                         break
                     except grpc.RpcError as exc:
                         code = exc.code()
