@@ -145,7 +145,10 @@ export function bigTrace(count, now) {
       startNs: start, endNs: start + 0.8e6, attrs: { "input.value": `item ${k}` } }));
     k++;
   }
-  return { traceId, spans, lastSpanName: `item-${k - 1}` };
+  // In tree order the last row is the last child of the last step.
+  let lastRow = k - 1;
+  while (lastRow % parents.length !== parents.length - 1) lastRow--;
+  return { traceId, spans, lastRowName: `item-${lastRow}`, someItemName: `item-${k - 1}` };
 }
 
 export async function seed(ingestUrl, { project = "e2e-shop", bigProject = "e2e-big", traces = 30, bigSpans = 10000 } = {}) {

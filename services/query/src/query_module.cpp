@@ -1,6 +1,7 @@
 #include "osprey/query/query_module.hpp"
 
 #include "osprey/base/status.hpp"
+#include "osprey/query/ui_api.hpp"
 #include "osprey/query/annotations_api.hpp"
 #include "osprey/query/mutations_api.hpp"
 
@@ -13,6 +14,7 @@ QueryModule::QueryModule(const config::QueryConfig& config, store::Store& store,
   std::make_shared<AnnotationsApi>(store_, store_, metrics_)->Register(router_);  // owned by its routes
   MutationsApi(store_, metrics_).Register(router_);  // its routes own its state
   if (extra_routes) extra_routes(router_);
+  RegisterUi(router_, store_);  // /osprey/v1 and the web UI (SPA fallback)
 }
 
 QueryModule::~QueryModule() { Stop(); }

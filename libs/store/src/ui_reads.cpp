@@ -1,0 +1,140 @@
+#include "osprey/store/ui_reads.hpp"
+
+#include <string>
+#include <utility>
+#include <variant>
+
+#include "osprey/base/status.hpp"
+
+namespace osprey::store {
+namespace {
+
+// SQL text with positional parameters in the reader's dialect (`?` or `$N::bigint`).
+class Sql final {
+ public:
+  explicit Sql(Dialect dialect) : dialect_(dialect) {}
+  Sql& Text(std::string_view fragment) {
+    query_.sql += fragment;
+    return *this;
+  }
+  Sql& Int(int64_t value) {
+    query_.params.emplace_back(value);
+    query_.sql += dialect_ == Dialect::kPostgres ? "$" + std::to_string(query_.params.size()) + "::bigint" : "?";
+    return *this;
+  }
+  SqlQuery Take() { return std::move(query_); }
+
+ private:
+  Dialect dialect_;
+  SqlQuery query_;
+};
+
+int64_t AsInt(const SqlValue& value) {
+  if (const auto* i = std::get_if<int64_t>(&value)) return *i;
+  if (const auto* d = std::get_if<double>(&value)) return static_cast<int64_t>(*d);
+  if (const auto* s = std::get_if<std::string>(&value)) return std::strtoll(s->c_str(), nullptr, 10);
+  if (const auto* b = std::get_if<bool>(&value)) return *b ? 1 : 0;
+  return 0;
+}
+
+std::optional<int64_t> AsOptionalInt(const SqlValue& value) {
+  if (std::holds_alternative<std::monostate>(value)) return std::nullopt;
+  return AsInt(value);
+}
+
+std::string AsText(const SqlValue& value) {
+  if (const auto* s = std::get_if<std::string>(&value)) return *s;
+  return std::string();
+}
+
+void AppendWindow(Sql& sql, const SummaryWindow& window) {
+  if (window.start_time_ns) sql.Text(" AND start_time >= ").Int(*window.start_time_ns);
+  if (window.end_time_ns) sql.Text(" AND start_time < ").Int(*window.end_time_ns);
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<ProjectSummary>> ReadProjectSummaries(SqlReader& db, const SummaryWindow& window) {
+  Sql totals(db.dialect());
+  totals.Text(
+      "SELECT project_id, COUNT(*), SUM(CASE WHEN error_count > 0 THEN 1 ELSE 0 END), SUM(token_count_prompt), "
+      "SUM(token_count_completion), SUM(token_count_total), MAX(start_time) FROM traces WHERE 1 = 1");
+  AppendWindow(totals, window);
+  totals.Text(" GROUP BY project_id ORDER BY project_id");
+  OSPREY_ASSIGN_OR_RETURN(SqlRows rows, db.RunReadQuery(totals.Take()));
+
+  std::vector<ProjectSummary> summaries;
+  summaries.reserve(rows.rows.size());
+  for (const auto& row : rows.rows) {
+    ProjectSummary s;
+    s.project_id = AsInt(row[0]);
+    s.trace_count = AsInt(row[1]);
+    s.error_trace_count = AsInt(row[2]);
+    s.token_count_prompt = AsInt(row[3]);
+    s.token_count_completion = AsInt(row[4]);
+    s.token_count_total = AsInt(row[5]);
+    s.last_trace_start_ns = AsOptionalInt(row[6]);
+    summaries.push_back(s);
+  }
+
+  // Nearest rank: the ceil(p * n)-th smallest latency, 1-based. The latency index of each project
+  // (project_id, end_time - start_time, id) serves the ORDER BY; OFFSET walks it without sorting.
+  for (ProjectSummary& s : summaries) {
+    auto percentile = [&](int64_t percent) -> absl::StatusOr<std::optional<int64_t>> {
+      const int64_t rank = (percent * s.trace_count + 99) / 100;
+      Sql sql(db.dialect());
+      sql.Text("SELECT end_time - start_time FROM traces WHERE project_id = ").Int(s.project_id);
+      AppendWindow(sql, window);
+      sql.Text(" ORDER BY end_time - start_time LIMIT 1 OFFSET ").Int(rank > 0 ? rank - 1 : 0);
+      OSPREY_ASSIGN_OR_RETURN(SqlRows r, db.RunReadQuery(sql.Take()));
+      if (r.rows.empty()) return std::optional<int64_t>();
+      return AsOptionalInt(r.rows[0][0]);
+    };
+    OSPREY_ASSIGN_OR_RETURN(s.latency_p50_ns, percentile(50));
+    OSPREY_ASSIGN_OR_RETURN(s.latency_p99_ns, percentile(99));
+  }
+  return summaries;
+}
+
+absl::StatusOr<OutlinePage> ReadTraceOutline(SqlReader& db, int64_t trace_rowid, const std::optional<OutlineCursor>& after,
+                                             int limit) {
+  if (limit < 1) {
+    return base::Permanent(absl::StatusCode::kInvalidArgument, "limit must be at least 1, got " + std::to_string(limit));
+  }
+  Sql sql(db.dialect());
+  sql.Text(
+         "SELECT id, span_id, parent_id, name, span_kind, status_code, start_time, end_time, llm_token_count_total "
+         "FROM spans WHERE trace_rowid = ")
+      .Int(trace_rowid);
+  if (after) {
+    sql.Text(" AND (start_time > ").Int(after->start_time_ns);
+    sql.Text(" OR (start_time = ").Int(after->start_time_ns).Text(" AND id > ").Int(after->id).Text("))");
+  }
+  sql.Text(" ORDER BY start_time, id LIMIT ").Int(static_cast<int64_t>(limit) + 1);
+  SqlQuery query = sql.Take();
+  query.max_rows = static_cast<int64_t>(limit) + 1;
+  OSPREY_ASSIGN_OR_RETURN(SqlRows rows, db.RunReadQuery(query));
+
+  OutlinePage page;
+  for (const auto& row : rows.rows) {
+    OutlineSpan s;
+    s.id = AsInt(row[0]);
+    s.span_id = AsText(row[1]);
+    s.parent_id = AsText(row[2]);
+    s.name = AsText(row[3]);
+    s.span_kind = AsText(row[4]);
+    s.status_code = AsText(row[5]);
+    s.start_time_ns = AsInt(row[6]);
+    s.end_time_ns = AsInt(row[7]);
+    s.llm_token_count_total = AsInt(row[8]);
+    if (static_cast<int>(page.items.size()) == limit) {
+      const OutlineSpan& last = page.items.back();
+      page.next = OutlineCursor{last.start_time_ns, last.id};
+      break;
+    }
+    page.items.push_back(std::move(s));
+  }
+  return page;
+}
+
+}  // namespace osprey::store

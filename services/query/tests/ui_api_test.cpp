@@ -1,0 +1,230 @@
+#include "osprey/query/ui_api.hpp"
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "osprey/base/encoding.hpp"
+#include "osprey/store/sqlite_store.hpp"
+#include "rapidjson/document.h"
+
+using namespace osprey;
+
+namespace {
+
+constexpr int64_t kT0 = 1735787045000000000LL;  // 2025-01-02T03:04:05+00:00
+constexpr int64_t kSecond = 1000000000LL;
+constexpr int64_t kMs = 1000000LL;
+
+std::string Hex(int64_t value, size_t width) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out(width, '0');
+  for (size_t i = 0; i < width && value > 0; ++i, value >>= 4) out[width - 1 - i] = kDigits[value & 15];
+  return out;
+}
+
+model::v1::Span MakeSpan(const std::string& project, int64_t trace, int64_t span, int64_t parent, int64_t start,
+                         int64_t end, const std::string& attributes = "{}", bool error = false, int64_t tokens = 0) {
+  model::v1::Span s;
+  s.set_project_name(project);
+  s.set_trace_id(*base::HexDecode(Hex(trace, 32)));
+  s.set_span_id(*base::HexDecode(Hex(span, 16)));
+  if (parent) s.set_parent_span_id(*base::HexDecode(Hex(parent, 16)));
+  s.set_name("span-" + std::to_string(span));
+  s.set_span_kind(parent ? "LLM" : "CHAIN");
+  s.set_start_time_unix_nano(start);
+  s.set_end_time_unix_nano(end);
+  s.set_status_code(error ? model::v1::STATUS_CODE_ERROR : model::v1::STATUS_CODE_OK);
+  s.set_attributes_json(attributes);
+  s.set_events_json("[]");
+  s.set_input_preview(parent ? "" : "question " + std::to_string(trace));
+  s.set_llm_token_count_total(tokens);
+  s.set_llm_token_count_prompt(tokens);
+  return s;
+}
+
+struct Reply {
+  int status = 0;
+  std::string body;
+  rapidjson::Document json;
+};
+
+class Harness {
+ public:
+  Harness() {
+    char tmpl[] = "/tmp/osprey-ui-api-test-XXXXXX";
+    REQUIRE(mkdtemp(tmpl) != nullptr);
+    dir_ = tmpl;
+    store::SqliteConfig config;
+    config.path = dir_ + "/osprey.db";
+    auto opened = store::OpenSqliteStore(config);
+    REQUIRE(opened.ok());
+    store_ = std::move(*opened);
+    REQUIRE(store_->Migrate().ok());
+    query::RegisterUi(router_, *store_);
+  }
+  ~Harness() {
+    store_->Close();
+    std::filesystem::remove_all(dir_);
+  }
+  void Write(const std::vector<model::v1::Span>& spans) {
+    std::vector<const model::v1::Span*> pointers;
+    for (const auto& s : spans) pointers.push_back(&s);
+    auto written = store_->WriteSpans(pointers);
+    REQUIRE(written.ok());
+  }
+  Reply Get(const std::string& path, std::vector<std::pair<std::string, std::string>> query = {}) {
+    http::Request request;
+    request.method = "GET";
+    request.path = path;
+    request.target = path;
+    request.query = std::move(query);
+    http::Response response = router_.Dispatch(request);
+    Reply reply;
+    reply.status = response.status;
+    reply.body = response.body;
+    if (response.status == 200) reply.json.Parse(reply.body.c_str());
+    return reply;
+  }
+
+ private:
+  std::string dir_;
+  std::unique_ptr<store::Store> store_;
+  http::Router router_;
+};
+
+// alpha: four one-span traces lasting 1 s, 2 s, 3 s and 10 s (the 3 s one failed), 5 tokens each,
+// one per minute from kT0; beta: no trace.
+void SeedSummaries(Harness& h) {
+  const int64_t latencies[] = {1, 2, 3, 10};
+  std::vector<model::v1::Span> spans;
+  for (int i = 0; i < 4; ++i) {
+    int64_t start = kT0 + i * 60 * kSecond;
+    spans.push_back(MakeSpan("alpha", 100 + i, 100 + i, 0, start, start + latencies[i] * kSecond, "{}", i == 2, 5));
+  }
+  spans.push_back(MakeSpan("beta", 200, 200, 0, kT0, kT0 + kSecond));
+  h.Write(spans);
+}
+
+const rapidjson::Value* Project(const Reply& r, const std::string& name) {
+  for (const auto& p : r.json["data"].GetArray()) {
+    if (name == p["name"].GetString()) return &p;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("project summaries: trace count, error rate, nearest-rank latency percentiles, tokens, last activity") {
+  Harness h;
+  SeedSummaries(h);
+  Reply all = h.Get("/osprey/v1/project_summaries");
+  REQUIRE(all.status == 200);
+  const rapidjson::Value* alpha = Project(all, "alpha");
+  REQUIRE(alpha != nullptr);
+  CHECK((*alpha)["trace_count"].GetInt64() == 4);
+  CHECK((*alpha)["error_trace_count"].GetInt64() == 1);
+  CHECK((*alpha)["latency_p50_ms"].GetDouble() == Approx(2000));
+  CHECK((*alpha)["latency_p99_ms"].GetDouble() == Approx(10000));
+  CHECK((*alpha)["token_count_total"].GetInt64() == 20);
+  CHECK(std::string((*alpha)["last_activity"].GetString()) == "2025-01-02T03:07:05+00:00");
+  const rapidjson::Value* fresh = Project(all, "default");
+  REQUIRE(fresh != nullptr);
+  CHECK((*fresh)["trace_count"].GetInt64() == 0);
+  CHECK((*fresh)["latency_p50_ms"].IsNull());
+  CHECK((*fresh)["last_activity"].IsNull());
+
+  // From the second minute on: the 1 s trace drops out.
+  Reply window = h.Get("/osprey/v1/project_summaries", {{"start_time", "2025-01-02T03:05:00+00:00"}});
+  REQUIRE(window.status == 200);
+  alpha = Project(window, "alpha");
+  CHECK((*alpha)["trace_count"].GetInt64() == 3);
+  CHECK((*alpha)["latency_p50_ms"].GetDouble() == Approx(3000));
+  CHECK((*Project(window, "beta"))["trace_count"].GetInt64() == 0);
+
+  CHECK(h.Get("/osprey/v1/project_summaries", {{"start_time", "yesterday"}}).status == 422);
+}
+
+TEST_CASE("trace outline pages a big trace in start order, without attributes, every span once") {
+  Harness h;
+  std::vector<model::v1::Span> spans;
+  spans.push_back(MakeSpan("alpha", 1, 1, 0, kT0, kT0 + 100 * kMs));
+  // 24 children; pairs share a start time so the cursor must break ties on the row id.
+  for (int i = 2; i <= 25; ++i) {
+    spans.push_back(MakeSpan("alpha", 1, i, 1, kT0 + (i / 2) * kMs, kT0 + (i / 2 + 1) * kMs, R"({"big":"x"})"));
+  }
+  h.Write(spans);
+  const std::string path = "/osprey/v1/projects/alpha/traces/" + Hex(1, 32) + "/spans";
+  std::set<std::string> seen;
+  std::string cursor;
+  int64_t last_start = 0;
+  int pages = 0;
+  do {
+    std::vector<std::pair<std::string, std::string>> q = {{"limit", "10"}};
+    if (!cursor.empty()) q.emplace_back("cursor", cursor);
+    Reply r = h.Get(path, q);
+    REQUIRE(r.status == 200);
+    ++pages;
+    CHECK(r.json["trace"]["span_count"].GetInt64() == 25);
+    for (const auto& s : r.json["data"].GetArray()) {
+      CHECK(seen.insert(s["span_id"].GetString()).second);
+      CHECK(s["start_ns"].GetInt64() >= last_start);
+      last_start = s["start_ns"].GetInt64();
+      CHECK_FALSE(s.HasMember("attributes"));
+      if (std::string(s["span_id"].GetString()) == Hex(1, 16)) {
+        CHECK(s["parent_id"].IsNull());
+      } else {
+        CHECK(std::string(s["parent_id"].GetString()) == Hex(1, 16));
+      }
+    }
+    cursor = r.json["next_cursor"].IsNull() ? "" : r.json["next_cursor"].GetString();
+  } while (!cursor.empty());
+  CHECK(pages == 3);
+  CHECK(seen.size() == 25);
+
+  CHECK(h.Get(path, {{"cursor", "12:x"}}).status == 422);
+  CHECK(h.Get(path, {{"limit", "0"}}).status == 422);
+  CHECK(h.Get("/osprey/v1/projects/alpha/traces/" + Hex(2, 32) + "/spans").status == 404);
+  CHECK(h.Get("/osprey/v1/projects/nope/traces/" + Hex(1, 32) + "/spans").status == 404);
+}
+
+TEST_CASE("trace rows carry the root span's status and input preview; trace_id selects within the project") {
+  Harness h;
+  SeedSummaries(h);
+  Reply r = h.Get("/osprey/v1/projects/alpha/traces", {{"limit", "2"}});
+  REQUIRE(r.status == 200);
+  REQUIRE(r.json["data"].Size() == 2);
+  CHECK(std::string(r.json["data"][0]["trace_id"].GetString()) == Hex(103, 32));  // newest first
+  CHECK(std::string(r.json["data"][0]["input_preview"].GetString()) == "question 103");
+  CHECK(std::string(r.json["data"][1]["status_code"].GetString()) == "ERROR");
+  REQUIRE(r.json["next_cursor"].IsString());
+  Reply next = h.Get("/osprey/v1/projects/alpha/traces", {{"limit", "2"}, {"cursor", r.json["next_cursor"].GetString()}});
+  REQUIRE(next.status == 200);
+  CHECK(next.json["data"].Size() == 2);
+  CHECK(next.json["next_cursor"].IsNull());
+
+  Reply picked = h.Get("/osprey/v1/projects/alpha/traces", {{"trace_id", Hex(101, 32)}, {"trace_id", Hex(200, 32)}});
+  REQUIRE(picked.status == 200);
+  REQUIRE(picked.json["data"].Size() == 1);  // trace 200 belongs to beta
+  CHECK(std::string(picked.json["data"][0]["trace_id"].GetString()) == Hex(101, 32));
+  CHECK(h.Get("/osprey/v1/projects/alpha/traces", {{"sort", "tokens"}}).status == 422);
+}
+
+TEST_CASE("one span with its nested attributes intact (message lists stay lists)") {
+  Harness h;
+  const std::string attributes =
+      R"({"llm":{"input_messages":[{"message":{"role":"user","content":"hi"}}],"model_name":"m"}})";
+  h.Write({MakeSpan("alpha", 7, 7, 0, kT0, kT0 + kSecond), MakeSpan("alpha", 7, 8, 7, kT0, kT0 + kSecond, attributes)});
+  Reply r = h.Get("/osprey/v1/projects/alpha/spans/" + Hex(8, 16));
+  REQUIRE(r.status == 200);
+  const auto& data = r.json["data"];
+  CHECK(std::string(data["parent_id"].GetString()) == Hex(7, 16));
+  REQUIRE(data["attributes"]["llm"]["input_messages"].IsArray());
+  CHECK(std::string(data["attributes"]["llm"]["input_messages"][0]["message"]["content"].GetString()) == "hi");
+  CHECK(data["latency_ms"].GetDouble() == Approx(1000));
+  CHECK(h.Get("/osprey/v1/projects/alpha/spans/" + Hex(9, 16)).status == 404);
+  CHECK(h.Get("/osprey/v1/projects/beta/spans/" + Hex(8, 16)).status == 404);
+}
