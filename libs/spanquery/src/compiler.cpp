@@ -10,6 +10,8 @@
 #include "absl/strings/ascii.h"
 #include "osprey/base/status.hpp"
 #include "osprey/base/time.hpp"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
 
 namespace osprey::spanquery {
 namespace {
@@ -161,40 +163,14 @@ class Compiler final {
         out += "[" + std::to_string(*index) + "]";
         continue;
       }
+      // The key as the stored JSON text spells it (RapidJSON wrote the attributes): SQLite compares
+      // the path's key with the raw, escaped text. The writer adds the surrounding quotes.
       const std::string& key = std::get<std::string>(elem);
-      out += ".\"";
-      for (char c : key) {
-        auto u = static_cast<unsigned char>(c);
-        if (c == '\\') {
-          out += "\\\\";
-        } else if (u < 0x20) {
-          static const char kHex[] = "0123456789ABCDEF";
-          switch (c) {
-            case '\n':
-              out += "\\n";
-              break;
-            case '\t':
-              out += "\\t";
-              break;
-            case '\r':
-              out += "\\r";
-              break;
-            case '\b':
-              out += "\\b";
-              break;
-            case '\f':
-              out += "\\f";
-              break;
-            default:
-              out += "\\u00";
-              out += kHex[u >> 4];
-              out += kHex[u & 15];
-          }
-        } else {
-          out += c;
-        }
-      }
-      out += '"';
+      rapidjson::StringBuffer buffer;
+      rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+      writer.String(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+      out += '.';
+      out.append(buffer.GetString(), buffer.GetSize());
     }
     (void)pos;
     return out;

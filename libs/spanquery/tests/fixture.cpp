@@ -182,6 +182,18 @@ std::set<std::string> Names(store::Store& store, const QuerySpec& spec, const Qu
   return names;
 }
 
+// The pandas table of `spec` over the stored spans, parsed.
+void Table(store::Store& store, const QuerySpec& spec, const QueryWindow& window, rapidjson::Document& doc) {
+  auto compiled = CompileQuery(spec, window, store.dialect());
+  REQUIRE(compiled.ok());
+  auto rows = store.RunReadQuery(compiled->sql);
+  REQUIRE(rows.ok());
+  auto table = RenderTable(spec, *compiled, *rows);
+  REQUIRE(table.ok());
+  doc.Parse(table->c_str());
+  REQUIRE(!doc.HasParseError());
+}
+
 int64_t DefaultProject(store::Store& store) {
   auto project = store.GetProjectByName("default");
   REQUIRE(project.ok());
@@ -236,15 +248,8 @@ void RunExecutionSuite(store::Store& store, const std::function<void(const std::
     spec.select = {{"name", "name"}, {"model", "llm.model_name"}, {"tokens", "llm.token_count.total"},
                    {"latency", "latency_ms"}, {"start", "start_time"}};
     spec.rename = {{"model", "llm_model"}};
-    auto compiled = CompileQuery(spec, window, store.dialect());
-    REQUIRE(compiled.ok());
-    auto rows = store.RunReadQuery(compiled->sql);
-    REQUIRE(rows.ok());
-    auto table = RenderTable(spec, *compiled, *rows);
-    REQUIRE(table.ok());
     rapidjson::Document doc;
-    doc.Parse(table->c_str());
-    REQUIRE(!doc.HasParseError());
+    Table(store, spec, window, doc);
     const auto& fields = doc["schema"]["fields"];
     REQUIRE(fields.Size() == 6);
     CHECK(std::string(fields[0]["name"].GetString()) == "0_context.span_id");
@@ -264,13 +269,7 @@ void RunExecutionSuite(store::Store& store, const std::function<void(const std::
     QuerySpec explode;
     explode.filter = "name == 'search'";
     explode.explode = Explode{"retrieval.documents", "context.span_id", {{"reference", "document.content"}}};
-    compiled = CompileQuery(explode, window, store.dialect());
-    REQUIRE(compiled.ok());
-    rows = store.RunReadQuery(compiled->sql);
-    REQUIRE(rows.ok());
-    table = RenderTable(explode, *compiled, *rows);
-    REQUIRE(table.ok());
-    doc.Parse(table->c_str());
+    Table(store, explode, window, doc);
     REQUIRE(doc["data"].Size() == 2);
     CHECK(std::string(doc["schema"]["primaryKey"][1].GetString()) == "1_document_position");
     CHECK(doc["data"][1]["1_document_position"].GetInt() == 1);
@@ -279,13 +278,7 @@ void RunExecutionSuite(store::Store& store, const std::function<void(const std::
     QuerySpec concat;
     concat.filter = "name == 'search'";
     concat.concat = Concat{"retrieval.documents", " | ", {{"reference", "document.content"}}};
-    compiled = CompileQuery(concat, window, store.dialect());
-    REQUIRE(compiled.ok());
-    rows = store.RunReadQuery(compiled->sql);
-    REQUIRE(rows.ok());
-    table = RenderTable(concat, *compiled, *rows);
-    REQUIRE(table.ok());
-    doc.Parse(table->c_str());
+    Table(store, concat, window, doc);
     REQUIRE(doc["data"].Size() == 1);
     CHECK(std::string(doc["data"][0]["1_reference"].GetString()) == "doc one | doc two");
   }
@@ -293,14 +286,8 @@ void RunExecutionSuite(store::Store& store, const std::function<void(const std::
   SECTION("the all-spans frame flattens attributes down to OpenInference keys") {
     QuerySpec spec;
     spec.filter = "name == 'agent-run' or name == 'chat gpt-4o'";
-    auto compiled = CompileQuery(spec, window, store.dialect());
-    REQUIRE(compiled.ok());
-    auto rows = store.RunReadQuery(compiled->sql);
-    REQUIRE(rows.ok());
-    auto table = RenderTable(spec, *compiled, *rows);
-    REQUIRE(table.ok());
     rapidjson::Document doc;
-    doc.Parse(table->c_str());
+    Table(store, spec, window, doc);
     std::map<std::string, const rapidjson::Value*> fields;
     for (const auto& f : doc["schema"]["fields"].GetArray()) {
       std::string name = f["name"].GetString();

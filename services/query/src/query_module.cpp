@@ -4,6 +4,7 @@
 #include "osprey/query/ui_api.hpp"
 #include "osprey/query/annotations_api.hpp"
 #include "osprey/query/mutations_api.hpp"
+#include "osprey/query/span_query_api.hpp"
 
 namespace osprey::query {
 
@@ -13,6 +14,7 @@ QueryModule::QueryModule(const config::QueryConfig& config, store::Store& store,
   api_.Register(router_);
   std::make_shared<AnnotationsApi>(store_, store_, metrics_)->Register(router_);  // owned by its routes
   MutationsApi(store_, metrics_).Register(router_);  // its routes own its state
+  SpanQueryApi(store_, store_, metrics_).Register(router_);  // POST /v1/spans; its routes own a copy
   if (extra_routes) extra_routes(router_);
   RegisterUi(router_, store_);  // /osprey/v1 and the web UI (SPA fallback)
 }
