@@ -25,8 +25,8 @@ namespace {
 using store::AnnotationKind;
 using Value = rapidjson::Value;
 
-// Nesting a request body may have; deeper bodies are refused before parsing (rendering a value in an
-// error message recurses).
+// Nesting a request body may have; deeper bodies are refused before any recursive walk (rendering a
+// value in an error message, serializing metadata).
 constexpr int kMaxBodyDepth = 256;
 // Ids per list request and items per annotation request, as in Phoenix.
 constexpr size_t kMaxListIds = 1000;
@@ -118,29 +118,23 @@ http::Response PageJson(const std::vector<T>& items, const std::optional<std::st
 
 // ---------------------------------------------------------------- request bodies
 
-// Deepest nesting of arrays/objects in `text`, counted outside strings; stops past `limit`.
-int NestingDepth(std::string_view text, int limit) {
-  int depth = 0;
+// Deepest nesting of arrays and objects in a parsed document, walked without recursion; stops past
+// `limit`.
+int DocumentDepth(const Value& root, int limit) {
+  std::vector<std::pair<const Value*, int>> stack = {{&root, 1}};
   int max_depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
+  while (!stack.empty()) {
+    auto [value, depth] = stack.back();
+    stack.pop_back();
+    if (value->IsArray()) {
+      for (const Value& child : value->GetArray()) stack.emplace_back(&child, depth + 1);
+    } else if (value->IsObject()) {
+      for (const auto& member : value->GetObject()) stack.emplace_back(&member.value, depth + 1);
+    } else {
       continue;
     }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      max_depth = std::max(max_depth, ++depth);
-      if (max_depth > limit) return max_depth;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
+    max_depth = std::max(max_depth, depth);
+    if (max_depth > limit) break;
   }
   return max_depth;
 }
@@ -162,11 +156,12 @@ std::optional<Rejection> ParseBody(const http::Request& request, rapidjson::Docu
     issue.ctx_json = ctx.GetString();
     return BodyValidationRejection({issue});
   };
-  if (NestingDepth(request.body, kMaxBodyDepth) > kMaxBodyDepth) {
-    return invalid(0, "nesting deeper than " + std::to_string(kMaxBodyDepth) + " levels");
-  }
+  // Iterative parsing, and a depth check before anything walks the document recursively.
   doc.Parse<rapidjson::kParseIterativeFlag>(request.body.data(), request.body.size());
   if (doc.HasParseError()) return invalid(doc.GetErrorOffset(), rapidjson::GetParseError_En(doc.GetParseError()));
+  if (DocumentDepth(doc, kMaxBodyDepth) > kMaxBodyDepth) {
+    return invalid(0, "nesting deeper than " + std::to_string(kMaxBodyDepth) + " levels");
+  }
   return std::nullopt;
 }
 

@@ -97,27 +97,33 @@ Parsed<std::vector<std::string>> ParseEnumList(const http::Request& request, std
   return out;
 }
 
-}  // namespace
-
-Rejection ValidationRejection(const std::vector<ValidationIssue>& issues) {
+// 422 application/json {"detail":[{type, loc:[root, ...], msg, input, ctx?}]}; a `loc` entry of digits
+// only is a list index and is written as an integer.
+Rejection DetailRejection(std::string_view root, std::string reason, const std::vector<BodyIssue>& issues) {
   rapidjson::StringBuffer buffer;
   JsonWriter w(buffer);
   w.StartObject();
   w.Key("detail");
   w.StartArray();
-  for (const ValidationIssue& issue : issues) {
+  for (const BodyIssue& issue : issues) {
     w.StartObject();
     w.Key("type");
     WriteString(w, issue.type);
     w.Key("loc");
     w.StartArray();
-    w.String("query");
-    WriteString(w, issue.param);
+    WriteString(w, root);
+    for (const std::string& part : issue.loc) {
+      if (root == "body" && !part.empty() && part.size() < 10 && std::all_of(part.begin(), part.end(), ::isdigit)) {
+        w.Int(std::stoi(part));
+      } else {
+        WriteString(w, part);
+      }
+    }
     w.EndArray();
     w.Key("msg");
     WriteString(w, issue.msg);
     w.Key("input");
-    WriteString(w, issue.input);
+    w.RawValue(issue.input_json.data(), issue.input_json.size(), rapidjson::kObjectType);
     if (!issue.ctx_json.empty()) {
       w.Key("ctx");
       w.RawValue(issue.ctx_json.data(), issue.ctx_json.size(), rapidjson::kObjectType);
@@ -126,7 +132,21 @@ Rejection ValidationRejection(const std::vector<ValidationIssue>& issues) {
   }
   w.EndArray();
   w.EndObject();
-  return Rejection{"invalid_query_param", http::Response::Json(422, std::string(buffer.GetString(), buffer.GetSize()))};
+  return Rejection{std::move(reason), http::Response::Json(422, std::string(buffer.GetString(), buffer.GetSize()))};
+}
+
+}  // namespace
+
+Rejection ValidationRejection(const std::vector<ValidationIssue>& issues) {
+  std::vector<BodyIssue> located;
+  located.reserve(issues.size());
+  for (const ValidationIssue& issue : issues) {
+    rapidjson::StringBuffer input;
+    JsonWriter w(input);
+    WriteString(w, issue.input);
+    located.push_back(BodyIssue{{issue.param}, issue.type, issue.msg, input.GetString(), issue.ctx_json});
+  }
+  return DetailRejection("query", "invalid_query_param", located);
 }
 
 Rejection TextRejection(int status, std::string reason, std::string message) {
@@ -321,39 +341,7 @@ Parsed<store::SpanQuery> ParseSpanQuery(const http::Request& request) {
 // ---------------------------------------------------------------- shared by the REST surfaces
 
 Rejection BodyValidationRejection(const std::vector<BodyIssue>& issues) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter w(buffer);
-  w.StartObject();
-  w.Key("detail");
-  w.StartArray();
-  for (const BodyIssue& issue : issues) {
-    w.StartObject();
-    w.Key("type");
-    WriteString(w, issue.type);
-    w.Key("loc");
-    w.StartArray();
-    w.String("body");
-    for (const std::string& part : issue.loc) {
-      if (!part.empty() && part.size() < 10 && std::all_of(part.begin(), part.end(), ::isdigit)) {
-        w.Int(std::stoi(part));
-      } else {
-        WriteString(w, part);
-      }
-    }
-    w.EndArray();
-    w.Key("msg");
-    WriteString(w, issue.msg);
-    w.Key("input");
-    w.RawValue(issue.input_json.data(), issue.input_json.size(), rapidjson::kObjectType);
-    if (!issue.ctx_json.empty()) {
-      w.Key("ctx");
-      w.RawValue(issue.ctx_json.data(), issue.ctx_json.size(), rapidjson::kObjectType);
-    }
-    w.EndObject();
-  }
-  w.EndArray();
-  w.EndObject();
-  return Rejection{"invalid_body", http::Response::Json(422, std::string(buffer.GetString(), buffer.GetSize()))};
+  return DetailRejection("body", "invalid_body", issues);
 }
 
 Rejection StoreErrorRejection(const absl::Status& status) {
