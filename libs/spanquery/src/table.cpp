@@ -95,7 +95,6 @@ struct Column {
 // A frame under construction: index columns first, then value columns; cells keyed by column.
 class Frame final {
  public:
-  explicit Frame(Alloc& alloc) : alloc_(alloc) {}
 
   size_t AddColumn(const std::string& name, ColumnKind kind) {
     auto it = positions_.find(name);
@@ -188,7 +187,6 @@ class Frame final {
     }
   }
 
-  Alloc& alloc_;
   std::vector<Column> columns_;
   std::map<std::string, size_t> positions_;
   std::vector<std::vector<rapidjson::Value>> rows_;
@@ -290,7 +288,7 @@ absl::StatusOr<std::string> RenderTable(const QuerySpec& spec, const CompiledQue
   if (!shape.ok()) return shape;
   rapidjson::Document doc;
   Alloc& alloc = doc.GetAllocator();
-  Frame frame(alloc);
+  Frame frame;
   const auto& cols = compiled.columns;
 
   if (compiled.all_spans) {
