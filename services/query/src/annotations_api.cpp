@@ -362,23 +362,28 @@ void AnnotationsApi::Register(http::Router& router) {
   add("POST", "/v1/document_annotations",
       [](AnnotationsApi& api, const http::Request& q) { return api.Annotate(K::kDocument, q); });
 
-  add("GET", "/v1/annotation_configs", [](AnnotationsApi& api, const http::Request& q) { return api.ListConfigs(q); });
-  add("POST", "/v1/annotation_configs",
-      [](AnnotationsApi& api, const http::Request& q) { return api.CreateConfig(q); });
-  add("GET", "/v1/annotation_configs/{config_identifier}",
-      [](AnnotationsApi& api, const http::Request& q) { return api.GetConfig(q); });
-  add("PUT", "/v1/annotation_configs/{config_identifier}",
-      [](AnnotationsApi& api, const http::Request& q) { return api.UpdateConfig(q); });
-  add("DELETE", "/v1/annotation_configs/{config_identifier}",
-      [](AnnotationsApi& api, const http::Request& q) { return api.DeleteConfig(q); });
-  add("GET", "/v1/projects/{project_identifier}/annotation_configs",
-      [](AnnotationsApi& api, const http::Request& q) { return api.ListProjectConfigs(q); });
-  add("PUT", "/v1/projects/{project_identifier}/annotation_configs",
-      [](AnnotationsApi& api, const http::Request& q) { return api.SetProjectConfigs(q); });
-  add("PUT", "/v1/projects/{project_identifier}/annotation_configs/{config_identifier}",
-      [](AnnotationsApi& api, const http::Request& q) { return api.AssignProjectConfig(q); });
-  add("DELETE", "/v1/projects/{project_identifier}/annotation_configs/{config_identifier}",
-      [](AnnotationsApi& api, const http::Request& q) { return api.UnassignProjectConfig(q); });
+  struct ConfigRoute {
+    const char* method;
+    const char* path;
+    Reply (AnnotationsApi::*handler)(const http::Request&);
+  };
+  const char* kConfigs = "/v1/annotation_configs";
+  const char* kConfig = "/v1/annotation_configs/{config_identifier}";
+  const char* kProjectConfigs = "/v1/projects/{project_identifier}/annotation_configs";
+  const char* kProjectConfig = "/v1/projects/{project_identifier}/annotation_configs/{config_identifier}";
+  for (const ConfigRoute& route : {ConfigRoute{"GET", kConfigs, &AnnotationsApi::ListConfigs},
+                                   ConfigRoute{"POST", kConfigs, &AnnotationsApi::CreateConfig},
+                                   ConfigRoute{"GET", kConfig, &AnnotationsApi::GetConfig},
+                                   ConfigRoute{"PUT", kConfig, &AnnotationsApi::UpdateConfig},
+                                   ConfigRoute{"DELETE", kConfig, &AnnotationsApi::DeleteConfig},
+                                   ConfigRoute{"GET", kProjectConfigs, &AnnotationsApi::ListProjectConfigs},
+                                   ConfigRoute{"PUT", kProjectConfigs, &AnnotationsApi::SetProjectConfigs},
+                                   ConfigRoute{"PUT", kProjectConfig, &AnnotationsApi::AssignProjectConfig},
+                                   ConfigRoute{"DELETE", kProjectConfig, &AnnotationsApi::UnassignProjectConfig}}) {
+    auto handler = route.handler;
+    add(route.method, route.path,
+        [handler](AnnotationsApi& api, const http::Request& q) { return (api.*handler)(q); });
+  }
 }
 
 // ---------------------------------------------------------------- postponed async annotations

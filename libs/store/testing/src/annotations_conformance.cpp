@@ -348,6 +348,48 @@ void AnnotationBulkDelete(const HarnessFactory& factory) {
   CHECK(List(*store, query).size() == 1);
 }
 
+void AnnotationsFollowTheirTargets(const HarnessFactory& factory) {
+  auto harness = factory();
+  auto store = Open(*harness);
+  Put(*store, {MakeSpan(1, 1, "p", "chat-1"), MakeSpan(1, 2, "p", "chat-1"), MakeSpan(2, 3, "p", "chat-2")});
+  Upsert(*store, AnnotationKind::kSpan, {Item(SpanId(1), "s"), Item(SpanId(2), "s"), Item(SpanId(3), "s")});
+  Upsert(*store, AnnotationKind::kTrace, {Item(TraceId(1), "t"), Item(TraceId(2), "t")});
+  Upsert(*store, AnnotationKind::kSession, {Item("chat-1", "c"), Item("chat-2", "c")});
+  auto count = [&](AnnotationKind kind, const std::string& project, std::vector<std::string> targets) {
+    AnnotationQuery query;
+    query.kind = kind;
+    query.project_id = ProjectId(*store, project);
+    query.targets = std::move(targets);
+    return List(*store, query).size();
+  };
+
+  // A moved trace takes its span, trace and session annotations to the destination project.
+  auto q = store->CreateProject("q", std::nullopt);
+  REQUIRE(q.ok());
+  auto moved = store->TransferTraces({TraceId(2)}, q->id);
+  INFO(moved.status().ToString());
+  REQUIRE(moved.ok());
+  CHECK(count(AnnotationKind::kSpan, "q", {SpanId(3)}) == 1);
+  CHECK(count(AnnotationKind::kTrace, "q", {TraceId(2)}) == 1);
+  CHECK(count(AnnotationKind::kSession, "q", {"chat-2"}) == 1);
+  CHECK(count(AnnotationKind::kSpan, "p", {SpanId(3)}) == 0);
+
+  // Deletes take the annotations of what they delete, and only those.
+  REQUIRE(store->DeleteSpan(SpanId(2)).ok());
+  CHECK(count(AnnotationKind::kSpan, "p", {SpanId(1), SpanId(2)}) == 1);
+  REQUIRE(store->DeleteTrace(TraceId(1)).ok());
+  CHECK(count(AnnotationKind::kSpan, "p", {SpanId(1)}) == 0);
+  CHECK(count(AnnotationKind::kTrace, "p", {TraceId(1)}) == 0);
+  auto sessions = store->DeleteSessions({std::string("chat-2")});
+  REQUIRE(sessions.ok());
+  CHECK(count(AnnotationKind::kSession, "q", {"chat-2"}) == 0);
+  CHECK(count(AnnotationKind::kTrace, "q", {TraceId(2)}) == 0);
+  REQUIRE(store->DeleteProject(ProjectId(*store, "p")).ok());
+  auto left = store->UpsertAnnotations(AnnotationKind::kSession, {Item("chat-1", "c")}, true);
+  REQUIRE(left.ok());
+  CHECK(left->missing_targets == std::vector<std::string>{"chat-1"});
+}
+
 void AnnotationInvalidInputWritesNothing(const HarnessFactory& factory) {
   auto harness = factory();
   auto store = Open(*harness);

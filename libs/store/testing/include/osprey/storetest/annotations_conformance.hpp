@@ -17,6 +17,7 @@ void AnnotationMissingTargets(const HarnessFactory& factory);
 void AnnotationListFiltersAndPages(const HarnessFactory& factory);
 void AnnotationTraceSessionDocument(const HarnessFactory& factory);
 void AnnotationBulkDelete(const HarnessFactory& factory);
+void AnnotationsFollowTheirTargets(const HarnessFactory& factory);
 void AnnotationInvalidInputWritesNothing(const HarnessFactory& factory);
 void AnnotationConfigs(const HarnessFactory& factory);
 void AnnotationConfigProjects(const HarnessFactory& factory);
@@ -31,6 +32,8 @@ void AnnotationConfigProjects(const HarnessFactory& factory);
   OSPREY_STORETEST_CASE(prefix, "annotations: traces, sessions, documents", AnnotationTraceSessionDocument,     \
                         factory)                                                                                \
   OSPREY_STORETEST_CASE(prefix, "annotations: bulk delete filters", AnnotationBulkDelete, factory)              \
+  OSPREY_STORETEST_CASE(prefix, "annotations: follow transfers and deletes of their targets",                   \
+                        AnnotationsFollowTheirTargets, factory)                                                 \
   OSPREY_STORETEST_CASE(prefix, "annotations: invalid input writes nothing", AnnotationInvalidInputWritesNothing, \
                         factory)                                                                                \
   OSPREY_STORETEST_CASE(prefix, "annotation configs", AnnotationConfigs, factory)                               \
