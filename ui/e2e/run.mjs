@@ -218,6 +218,8 @@ try {
     expect((await conversation.locator("strong").first().innerText()) === "weather", "system markdown not rendered");
     expect((await conversation.getByTestId("tool-call").innerText()).includes("get_weather"), "tool call missing");
     expect((await page.getByTestId("tokens").innerText()).includes("55"), "token count missing");
+    // gpt-4o-mini is in the built-in price table: ingest priced the span.
+    expect((await page.getByTestId("cost").innerText()).startsWith("cost $"), "cost missing");
     await shot("trace");
     // Deep link: a reload shows the same span.
     await page.reload();
@@ -309,7 +311,7 @@ try {
     await shot("empty-state");
   });
 
-  await check("projects: create, rename and delete (Phoenix project routes)", async () => {
+  await check("projects: create, describe and delete (Phoenix project routes)", async () => {
     if (!(await routeExists(server.base, "POST", "/v1/projects", {})))
       throw new Skip("POST/PUT/DELETE /v1/projects are not in this build yet");
     await page.goto(`${server.base}/?range=all`);
@@ -317,13 +319,15 @@ try {
     await page.getByRole("button", { name: "Create" }).click();
     const row = page.locator('tr[data-project="e2e-created"]');
     await row.waitFor();
-    page.once("dialog", (d) => d.accept("e2e-renamed"));
-    await row.getByRole("button", { name: "Rename" }).click();
-    const renamed = page.locator('tr[data-project="e2e-renamed"]');
-    await renamed.waitFor();
+    page.once("dialog", (d) => d.accept("made by the e2e suite"));
+    await row.getByRole("button", { name: "Describe" }).click();
+    await row.filter({ hasText: "made by the e2e suite" }).waitFor();
+    const rest = await (await fetch(`${server.base}/v1/projects/e2e-created`)).json();
+    expect(rest.data.description === "made by the e2e suite", `REST: ${JSON.stringify(rest)}`);
     page.once("dialog", (d) => d.accept());
-    await renamed.getByRole("button", { name: "Delete" }).click();
-    await renamed.waitFor({ state: "detached" });
+    await row.getByRole("button", { name: "Delete" }).click();
+    await row.waitFor({ state: "detached" });
+    expect((await fetch(`${server.base}/v1/projects/e2e-created`)).status === 404, "project still there");
   });
 
   await check("dark theme", async () => {

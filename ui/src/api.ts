@@ -115,6 +115,9 @@ export interface SpanDetail {
   token_count_completion: number;
   token_count_total: number;
   cost_total?: number | null;
+  cost_prompt?: number | null;
+  cost_completion?: number | null;
+  cost_details?: Record<string, unknown> | null;
 }
 
 export interface Annotation {
@@ -152,8 +155,8 @@ export const api = {
     request<{ data: ProjectSummary[] }>("GET", `/osprey/v1/project_summaries${qs({ start_time: w.start, end_time: w.end })}`),
   createProject: (name: string, description?: string) =>
     request<{ data: { id: string; name: string } }>("POST", "/v1/projects", { name, description }),
-  updateProject: (id: string, name: string, description?: string | null) =>
-    request<unknown>("PUT", `/v1/projects/${enc(id)}`, { name, description }),
+  updateProject: (id: string, description: string | null) =>
+    request<unknown>("PUT", `/v1/projects/${enc(id)}`, { description }),
   deleteProject: (id: string) => request<unknown>("DELETE", `/v1/projects/${enc(id)}`),
 
   traces: (

@@ -37,6 +37,13 @@ int64_t AsInt(const SqlValue& value) {
   return 0;
 }
 
+double AsDouble(const SqlValue& value) {
+  if (const auto* d = std::get_if<double>(&value)) return *d;
+  if (const auto* i = std::get_if<int64_t>(&value)) return static_cast<double>(*i);
+  if (const auto* s = std::get_if<std::string>(&value)) return std::strtod(s->c_str(), nullptr);
+  return 0;
+}
+
 std::optional<int64_t> AsOptionalInt(const SqlValue& value) {
   if (std::holds_alternative<std::monostate>(value)) return std::nullopt;
   return AsInt(value);
@@ -58,7 +65,7 @@ absl::StatusOr<std::vector<ProjectSummary>> ReadProjectSummaries(SqlReader& db, 
   Sql totals(db.dialect());
   totals.Text(
       "SELECT project_id, COUNT(*), SUM(CASE WHEN error_count > 0 THEN 1 ELSE 0 END), SUM(token_count_prompt), "
-      "SUM(token_count_completion), SUM(token_count_total), MAX(start_time) FROM traces WHERE 1 = 1");
+      "SUM(token_count_completion), SUM(token_count_total), MAX(start_time), SUM(cost_total) FROM traces WHERE 1 = 1");
   AppendWindow(totals, window);
   totals.Text(" GROUP BY project_id ORDER BY project_id");
   OSPREY_ASSIGN_OR_RETURN(SqlRows rows, db.RunReadQuery(totals.Take()));
@@ -74,6 +81,7 @@ absl::StatusOr<std::vector<ProjectSummary>> ReadProjectSummaries(SqlReader& db, 
     s.token_count_completion = AsInt(row[4]);
     s.token_count_total = AsInt(row[5]);
     s.last_trace_start_ns = AsOptionalInt(row[6]);
+    s.cost_total = AsDouble(row[7]);
     summaries.push_back(s);
   }
 

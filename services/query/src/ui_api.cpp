@@ -38,6 +38,15 @@ std::string Param(const http::Request& request, const char* name) {
 void Str(JsonWriter& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
 void Key(JsonWriter& w, std::string_view k) { w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size())); }
 void Iso(JsonWriter& w, int64_t ns) { Str(w, base::FormatIsoTime(ns < 0 ? 0 : static_cast<uint64_t>(ns))); }
+// A cost in US dollars, null when unknown (or zero for a sum: nothing priced).
+void Cost(JsonWriter& w, std::optional<double> dollars) {
+  if (dollars && *dollars > 0) {
+    w.Double(*dollars);
+  } else {
+    w.Null();
+  }
+}
+
 void StrOrNull(JsonWriter& w, const std::string& s) {
   if (s.empty()) {
     w.Null();
@@ -90,6 +99,8 @@ void WriteTraceRow(JsonWriter& w, const store::TraceRecord& t, const store::Span
   w.Int64(t.token_count_completion);
   Key(w, "token_count_total");
   w.Int64(t.token_count_total);
+  Key(w, "cost_total");
+  Cost(w, t.cost_total);
   Key(w, "root_span_id");
   StrOrNull(w, t.root_span_id);
   Key(w, "root_span_name");
@@ -212,6 +223,8 @@ http::Response UiApi::ProjectSummaries(const http::Request& request) {
     w.Int64(s.token_count_completion);
     Key(w, "token_count_total");
     w.Int64(s.token_count_total);
+    Key(w, "cost_total");
+    Cost(w, s.cost_total);
     Key(w, "last_activity");
     if (s.last_trace_start_ns) {
       Iso(w, *s.last_trace_start_ns);
@@ -412,6 +425,18 @@ http::Response UiApi::Span(const http::Request& request) {
   w.Int64(s.llm_token_count_completion);
   Key(w, "token_count_total");
   w.Int64(s.llm_token_count_total);
+  Key(w, "cost_prompt");
+  Cost(w, s.cost_prompt);
+  Key(w, "cost_completion");
+  Cost(w, s.cost_completion);
+  Key(w, "cost_total");
+  Cost(w, s.cost_total);
+  Key(w, "cost_details");
+  if (s.cost_details_json.empty()) {
+    w.Null();
+  } else {
+    RawJson(w, s.cost_details_json, rapidjson::kObjectType);
+  }
   Key(w, "attributes");
   RawJson(w, s.attributes_json, rapidjson::kObjectType);
   Key(w, "events");

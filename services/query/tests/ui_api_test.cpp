@@ -136,6 +136,7 @@ TEST_CASE("project summaries: trace count, error rate, nearest-rank latency perc
   CHECK((*fresh)["trace_count"].GetInt64() == 0);
   CHECK((*fresh)["latency_p50_ms"].IsNull());
   CHECK((*fresh)["last_activity"].IsNull());
+  CHECK((*alpha)["cost_total"].IsNull());
 
   // From the second minute on: the 1 s trace drops out.
   Reply window = h.Get("/osprey/v1/project_summaries", {{"start_time", "2025-01-02T03:05:00+00:00"}});
@@ -200,6 +201,7 @@ TEST_CASE("trace rows carry the root span's status and input preview; trace_id s
   CHECK(std::string(r.json["data"][0]["trace_id"].GetString()) == Hex(103, 32));  // newest first
   CHECK(std::string(r.json["data"][0]["input_preview"].GetString()) == "question 103");
   CHECK(std::string(r.json["data"][1]["status_code"].GetString()) == "ERROR");
+  CHECK(r.json["data"][0]["cost_total"].IsNull());  // nothing priced
   REQUIRE(r.json["next_cursor"].IsString());
   Reply next = h.Get("/osprey/v1/projects/alpha/traces", {{"limit", "2"}, {"cursor", r.json["next_cursor"].GetString()}});
   REQUIRE(next.status == 200);

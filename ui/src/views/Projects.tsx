@@ -86,11 +86,12 @@ export function ProjectsView() {
               <td className="actions">
                 <button
                   onClick={() => {
-                    const next = window.prompt(`Rename project “${p.name}” to`, p.name);
-                    if (next && next.trim() && next !== p.name) void act(() => api.updateProject(p.id, next.trim(), p.description));
+                    // Phoenix's PUT /v1/projects/{id} changes the description only (names are immutable there).
+                    const next = window.prompt(`Description of “${p.name}”`, p.description ?? "");
+                    if (next !== null && next !== (p.description ?? "")) void act(() => api.updateProject(p.id, next.trim() || null));
                   }}
                 >
-                  Rename
+                  Describe
                 </button>
                 <button
                   className="danger"

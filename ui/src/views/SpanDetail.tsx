@@ -142,7 +142,12 @@ export function SpanDetailView({ project, spanId }: { project: string; spanId: s
             tokens {num(s.token_count_total)} (prompt {num(s.token_count_prompt)}, completion {num(s.token_count_completion)})
           </span>
         )}
-        {s.cost_total ? <span>cost {cost(s.cost_total)}</span> : null}
+        {s.cost_total ? (
+          <span data-testid="cost" title={s.cost_details ? JSON.stringify(s.cost_details) : undefined}>
+            cost {cost(s.cost_total)}
+            {s.cost_prompt || s.cost_completion ? ` (prompt ${cost(s.cost_prompt ?? 0)}, completion ${cost(s.cost_completion ?? 0)})` : ""}
+          </span>
+        ) : null}
         <span className="mono small">{s.span_id}</span>
       </div>
       {s.status_message && <div className="error-banner">{s.status_message}</div>}

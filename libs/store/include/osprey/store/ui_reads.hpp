@@ -35,6 +35,7 @@ struct ProjectSummary {
   int64_t token_count_prompt = 0;
   int64_t token_count_completion = 0;
   int64_t token_count_total = 0;
+  double cost_total = 0;  // US dollars, the sum of its traces' known costs
   std::optional<int64_t> last_trace_start_ns;  // latest trace start in the window
 };
 
