@@ -267,3 +267,22 @@ def test_annotation_configs_and_project_assignment(osprey, project, traced):
     assert rest(osprey, "DELETE", f"/v1/projects/{project}/annotation_configs/{name}").status_code == 204
     assert osprey.get_json(f"/v1/projects/{project}/annotation_configs")["data"] == []
     assert rest(osprey, "DELETE", f"/v1/annotation_configs/{config['id']}").status_code == 200
+
+
+def test_span_query_filters_on_logged_annotations(osprey, project, traced):
+    """The span query language reads the annotations logged above: evals["name"].score / .label."""
+    from phoenix.client.types.spans import SpanQuery
+
+    ids, _, client = traced
+    client.spans.log_span_annotations(span_annotations=[
+        {"span_id": ids["llm"], "name": "hallucination", "annotator_kind": "LLM",
+         "result": {"label": "factual", "score": 0.1}},
+        {"span_id": ids["retrieve"], "name": "hallucination", "annotator_kind": "LLM",
+         "result": {"label": "hallucinated", "score": 0.9}},
+    ], sync=True)
+    frame = client.spans.get_spans_dataframe(
+        query=SpanQuery().where("evals['hallucination'].score > 0.5"), project_identifier=project)
+    assert list(frame.index) == [ids["retrieve"]]
+    frame = client.spans.get_spans_dataframe(
+        query=SpanQuery().where("evals['hallucination'].label == 'factual'"), project_identifier=project)
+    assert list(frame.index) == [ids["llm"]]
