@@ -21,8 +21,8 @@ namespace {
 using osprey::store::Dialect;
 
 [[noreturn]] void Fail(const std::string& what, std::string_view input, const std::string& detail) {
-  std::fprintf(stderr, "invariant violated: %s\ninput: %.*s\ndetail: %s\n", what.c_str(), static_cast<int>(input.size()),
-               input.data(), detail.c_str());
+  std::fprintf(stderr, "invariant violated: %s\ninput: %.*s\ndetail: %s\n", what.c_str(),
+               static_cast<int>(input.size()), input.data(), detail.c_str());
   std::abort();
 }
 

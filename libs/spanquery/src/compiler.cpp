@@ -53,10 +53,10 @@ enum class Ty { kText, kNumber, kBool, kTime, kAttr, kNull, kList, kCond, kAnnot
 struct Value {
   Ty ty = Ty::kNull;
   size_t pos = 0;
-  std::string what;  // how errors name it
-  Frag frag;         // kText, kNumber, kBool, kTime, kCond
-  bool integer = false;     // kNumber known to be an integer
-  bool uppercase = false;   // kText column whose string literals are uppercased (span_kind, status_code)
+  std::string what;                 // how errors name it
+  Frag frag;                        // kText, kNumber, kBool, kTime, kCond
+  bool integer = false;             // kNumber known to be an integer
+  bool uppercase = false;           // kText column whose string literals are uppercased (span_kind, status_code)
   std::optional<SqlValue> literal;  // a constant, for literal-only rules
   std::vector<PathElem> path;       // kAttr
   std::vector<Value> items;         // kList
@@ -228,7 +228,11 @@ class Compiler final {
     if (pg()) {
       Frag j = Sql("(").Add(PgJson(v.path, false)).Add(")");
       Frag text = Sql("(").Add(j).Add(" #>> '{}')");
-      return Sql("(CASE jsonb_typeof").Add(j).Add(" WHEN 'number' THEN (").Add(j).Add(")::float8 WHEN 'string' THEN ")
+      return Sql("(CASE jsonb_typeof")
+          .Add(j)
+          .Add(" WHEN 'number' THEN (")
+          .Add(j)
+          .Add(")::float8 WHEN 'string' THEN ")
           .Add(TextAsNumber(text))
           .Add(" END)");
     }
@@ -454,8 +458,10 @@ class Compiler final {
       v.what = name + "[\"" + v.annotation + "\"]";
       if (accessors.size() == 1) return v;
       const Accessor& field = accessors[1];
-      if (field.subscript) return Error(v.what + " must be followed by .score, .label or .explanation", field.node->pos);
-      if (accessors.size() > 2) return Error("unexpected access after " + v.what + "." + field.node->text, accessors[2].node->pos);
+      if (field.subscript)
+        return Error(v.what + " must be followed by .score, .label or .explanation", field.node->pos);
+      if (accessors.size() > 2)
+        return Error("unexpected access after " + v.what + "." + field.node->text, accessors[2].node->pos);
       const std::string& f = field.node->text;
       Value out;
       out.pos = root->pos;
@@ -494,7 +500,8 @@ class Compiler final {
     v.pos = root->pos;
     size_t first = 0;
     if (name == "attributes") {
-      if (accessors.empty()) return Error("attributes must be followed by a key, e.g. attributes[\"llm.model_name\"]", root->pos);
+      if (accessors.empty())
+        return Error("attributes must be followed by a key, e.g. attributes[\"llm.model_name\"]", root->pos);
       if (!accessors[0].subscript) {
         v.path.emplace_back(accessors[0].node->text);
       } else {
@@ -717,7 +724,8 @@ class Compiler final {
     }
     if (v.ty == Ty::kAnnotation) return AnnotationExists(v, negate);
     if (v.ty == Ty::kNull) return Sql(negate ? "(1 = 0)" : "(1 = 1)");
-    if (v.ty == Ty::kCond || v.ty == Ty::kList) return Error(std::string("cannot test ") + TyName(v.ty) + " against None", v.pos);
+    if (v.ty == Ty::kCond || v.ty == Ty::kList)
+      return Error(std::string("cannot test ") + TyName(v.ty) + " against None", v.pos);
     OSPREY_ASSIGN_OR_RETURN(Frag f, AsGeneric(v));
     return Sql("(").Add(f).Add(negate ? " IS NOT NULL)" : " IS NULL)");
   }
@@ -729,8 +737,10 @@ class Compiler final {
     }
     if (op == CompareOp::kIn || op == CompareOp::kNotIn) return In(l, op == CompareOp::kNotIn, r, pos);
     for (const Value* v : {&l, &r}) {
-      if (v->ty == Ty::kParentSpan) return Error("parent_span can only be tested with 'is None' or 'is not None'", v->pos);
-      if (v->ty == Ty::kAnnotation) return Error(v->what + " needs .score, .label or .explanation to be compared", v->pos);
+      if (v->ty == Ty::kParentSpan)
+        return Error("parent_span can only be tested with 'is None' or 'is not None'", v->pos);
+      if (v->ty == Ty::kAnnotation)
+        return Error(v->what + " needs .score, .label or .explanation to be compared", v->pos);
       if (v->ty == Ty::kList) return Error("a list can only follow 'in' or 'not in'", v->pos);
       if (v->ty == Ty::kCond) return Error("cannot compare a condition; combine conditions with and/or/not", v->pos);
     }
@@ -743,7 +753,8 @@ class Compiler final {
     Frag b;
     auto has = [&](Ty ty) { return l.ty == ty || r.ty == ty; };
     auto mismatch = [&]() {
-      return Error("cannot compare " + l.what + " (" + TyName(l.ty) + ") with " + r.what + " (" + TyName(r.ty) + ")", pos);
+      return Error("cannot compare " + l.what + " (" + TyName(l.ty) + ") with " + r.what + " (" + TyName(r.ty) + ")",
+                   pos);
     };
     if (has(Ty::kTime)) {
       OSPREY_ASSIGN_OR_RETURN(a, AsTime(l));
@@ -769,7 +780,8 @@ class Compiler final {
       if (r.items.empty()) return Sql(negate ? "(1 = 1)" : "(1 = 0)");
       Ty kind = r.items[0].ty;
       for (const Value& item : r.items) {
-        if (item.ty != kind) return Error("list mixes " + std::string(TyName(kind)) + " and " + TyName(item.ty), item.pos);
+        if (item.ty != kind)
+          return Error("list mixes " + std::string(TyName(kind)) + " and " + TyName(item.ty), item.pos);
       }
       Frag left;
       if (kind == Ty::kText) {
@@ -800,7 +812,8 @@ class Compiler final {
       }
       OSPREY_ASSIGN_OR_RETURN(Frag needle, AsText(l));
       OSPREY_ASSIGN_OR_RETURN(Frag haystack, AsText(r));
-      Frag f = Sql(negate ? "(NOT (" : "((").Add(pg() ? "strpos(lower(" : "instr(lower(").Add(haystack).Add("), lower(");
+      Frag f =
+          Sql(negate ? "(NOT (" : "((").Add(pg() ? "strpos(lower(" : "instr(lower(").Add(haystack).Add("), lower(");
       return f.Add(needle).Add(")) > 0))");
     }
     return Error("'in' needs a list or text on its right, not " + std::string(TyName(r.ty)), pos);
@@ -852,8 +865,9 @@ class Compiler final {
       case Ty::kBool:
         return std::make_pair(v.frag, ColumnKind::kBool);
       case Ty::kCond:
-        return std::make_pair(pg() ? v.frag : Sql("(CASE WHEN ").Add(v.frag).Add(" THEN 1 WHEN NOT ").Add(v.frag).Add(" THEN 0 END)"),
-                              ColumnKind::kBool);
+        return std::make_pair(
+            pg() ? v.frag : Sql("(CASE WHEN ").Add(v.frag).Add(" THEN 1 WHEN NOT ").Add(v.frag).Add(" THEN 0 END)"),
+            ColumnKind::kBool);
       case Ty::kAnnotation:
         return std::make_pair(AnnotationExists(v, true), ColumnKind::kBool);
       default:
@@ -899,9 +913,9 @@ absl::StatusOr<store::SqlQuery> CompileCondition(std::string_view condition, Dia
 absl::StatusOr<CompiledQuery> CompileQuery(const QuerySpec& spec, const QueryWindow& window, Dialect dialect,
                                            const CompileLimits& limits) {
   if (window.limit < 1 || window.limit > limits.max_limit) {
-    return base::Permanent(absl::StatusCode::kInvalidArgument,
-                           "limit must be between 1 and " + std::to_string(limits.max_limit) + ", got " +
-                               std::to_string(window.limit));
+    return base::Permanent(
+        absl::StatusCode::kInvalidArgument,
+        "limit must be between 1 and " + std::to_string(limits.max_limit) + ", got " + std::to_string(window.limit));
   }
   Compiler c(dialect, limits);
   CompiledQuery out;
@@ -953,20 +967,21 @@ absl::StatusOr<CompiledQuery> CompileQuery(const QuerySpec& spec, const QueryWin
       }
       for (const auto& [label, sub] : spec.explode ? spec.explode->kwargs : spec.concat->kwargs) {
         auto parsed = ParseExpression(sub, limits.parse);
-        if (!parsed.ok()) return Prefixed(std::string(spec.explode ? "explode" : "concat") + ".kwargs." + label, parsed.status());
+        if (!parsed.ok())
+          return Prefixed(std::string(spec.explode ? "explode" : "concat") + ".kwargs." + label, parsed.status());
       }
       out.list_column = out.columns.size();
       add(list->first, key, ColumnKind::kJson);
     }
   }
 
-  Frag where = Sql(" FROM spans s JOIN traces t ON t.id = s.trace_rowid WHERE s.project_id = ").Add(c.Param(window.project_id));
+  Frag where =
+      Sql(" FROM spans s JOIN traces t ON t.id = s.trace_rowid WHERE s.project_id = ").Add(c.Param(window.project_id));
   if (window.start_time_ns) where.Add(" AND s.start_time >= ").Add(c.Param(*window.start_time_ns));
   if (window.end_time_ns) where.Add(" AND s.start_time < ").Add(c.Param(*window.end_time_ns));
   if (window.root_spans_only) {
-    where.Add(window.orphan_span_as_root_span
-                  ? " AND NOT EXISTS (SELECT 1 FROM spans p WHERE p.span_id = s.parent_id)"
-                  : " AND s.parent_id IS NULL");
+    where.Add(window.orphan_span_as_root_span ? " AND NOT EXISTS (SELECT 1 FROM spans p WHERE p.span_id = s.parent_id)"
+                                              : " AND s.parent_id IS NULL");
   }
   if (spec.filter) {
     auto node = ParseExpression(*spec.filter, limits.parse);

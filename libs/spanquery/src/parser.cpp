@@ -65,9 +65,9 @@ bool IsKeyword(const std::string& word) {
          word == "True" || word == "False";
 }
 bool IsUnsupportedKeyword(const std::string& word) {
-  static const char* const kWords[] = {"lambda", "if",    "else",   "for",      "while",  "await", "async",
-                                       "yield",  "import", "from",   "def",      "class",  "return", "del",
-                                       "global", "with",  "as",     "assert",   "pass",   "raise",  "try",
+  static const char* const kWords[] = {"lambda", "if",      "else",     "for",      "while", "await",  "async",
+                                       "yield",  "import",  "from",     "def",      "class", "return", "del",
+                                       "global", "with",    "as",       "assert",   "pass",  "raise",  "try",
                                        "except", "finally", "nonlocal", "continue", "break", "elif"};
   for (const char* w : kWords) {
     if (word == w) return true;
@@ -130,8 +130,8 @@ class Lexer final {
       } else if (c == '\'' || c == '"') {
         OSPREY_RETURN_IF_ERROR(String(token));
       } else {
-        static const char* const kOps[] = {"==", "!=", "<=", ">=", "<", ">", "(", ")", "[", "]",
-                                           ",",  ".",  "+",  "-",  "*", "/", "%"};
+        static const char* const kOps[] = {"==", "!=", "<=", ">=", "<", ">", "(", ")", "[",
+                                           "]",  ",",  ".",  "+",  "-", "*", "/", "%"};
         bool matched = false;
         for (const char* op : kOps) {
           std::string_view text(op);
@@ -287,9 +287,7 @@ class Parser final {
     if (next_ + 1 < tokens_.size()) ++next_;
     return t;
   }
-  bool IsOp(const char* op, size_t ahead = 0) const {
-    return Peek(ahead).kind == Tok::kOp && Peek(ahead).text == op;
-  }
+  bool IsOp(const char* op, size_t ahead = 0) const { return Peek(ahead).kind == Tok::kOp && Peek(ahead).text == op; }
   bool IsKw(const char* kw, size_t ahead = 0) const {
     return Peek(ahead).kind == Tok::kKeyword && Peek(ahead).text == kw;
   }
@@ -490,7 +488,8 @@ class Parser final {
         OSPREY_RETURN_IF_ERROR(CheckDepth(open));
         OSPREY_ASSIGN_OR_RETURN(auto sub, Make(NodeType::kSubscript, node->pos));
         OSPREY_ASSIGN_OR_RETURN(auto index, Expr());
-        if (!IsOp("]")) return Error("expected ']' to close '[' " + Where(open) + ", found " + Describe(Peek()), Peek().pos);
+        if (!IsOp("]"))
+          return Error("expected ']' to close '[' " + Where(open) + ", found " + Describe(Peek()), Peek().pos);
         Take();
         sub->children.push_back(std::move(node));
         sub->children.push_back(std::move(index));
@@ -610,9 +609,9 @@ class Parser final {
 
 absl::StatusOr<std::unique_ptr<Node>> ParseExpression(std::string_view source, const ParseLimits& limits) {
   if (source.size() > limits.max_length) {
-    return base::Permanent(absl::StatusCode::kInvalidArgument,
-                           "expression too long (" + std::to_string(source.size()) + " bytes, at most " +
-                               std::to_string(limits.max_length) + ")");
+    return base::Permanent(absl::StatusCode::kInvalidArgument, "expression too long (" + std::to_string(source.size()) +
+                                                                   " bytes, at most " +
+                                                                   std::to_string(limits.max_length) + ")");
   }
   OSPREY_ASSIGN_OR_RETURN(auto tokens, Lexer(source).Run());
   return Parser(std::move(tokens), limits).Run();

@@ -18,22 +18,71 @@ namespace {
 using Alloc = rapidjson::Document::AllocatorType;
 
 // OpenInference keys (openinference-semantic-conventions 0.1.32) the all-spans frame flattens to.
-constexpr const char* kSemanticKeys[] = {
-    "input.value", "input.mime_type", "output.value", "output.mime_type", "session.id", "user.id", "metadata",
-    "tag.tags", "agent.name", "graph.node.id", "graph.node.name", "graph.node.parent_id", "llm.model_name",
-    "llm.request.model_name", "llm.response.model_name", "llm.provider", "llm.system", "llm.invocation_parameters",
-    "llm.input_messages", "llm.output_messages", "llm.prompts", "llm.choices", "llm.function_call", "llm.tools",
-    "llm.finish_reason", "llm.prompt_template.template", "llm.prompt_template.variables",
-    "llm.prompt_template.version", "llm.token_count.prompt", "llm.token_count.completion", "llm.token_count.total",
-    "llm.token_count.prompt_details.cache_read", "llm.token_count.prompt_details.cache_write",
-    "llm.token_count.prompt_details.cache_input", "llm.token_count.prompt_details.audio",
-    "llm.token_count.completion_details.reasoning", "llm.token_count.completion_details.audio", "llm.cost.prompt",
-    "llm.cost.completion", "llm.cost.total", "tool.name", "tool.description", "tool.parameters", "tool.id",
-    "retrieval.documents", "reranker.input_documents", "reranker.output_documents", "reranker.query",
-    "reranker.model_name", "reranker.top_k", "embedding.model_name", "embedding.invocation_parameters",
-    "embedding.embeddings", "image.url", "audio.url", "audio.mime_type", "audio.transcript", "prompt.vendor",
-    "prompt.id", "prompt.url", "openinference.span.kind", "exception.type", "exception.message",
-    "exception.stacktrace", "exception.escaped"};
+constexpr const char* kSemanticKeys[] = {"input.value",
+                                         "input.mime_type",
+                                         "output.value",
+                                         "output.mime_type",
+                                         "session.id",
+                                         "user.id",
+                                         "metadata",
+                                         "tag.tags",
+                                         "agent.name",
+                                         "graph.node.id",
+                                         "graph.node.name",
+                                         "graph.node.parent_id",
+                                         "llm.model_name",
+                                         "llm.request.model_name",
+                                         "llm.response.model_name",
+                                         "llm.provider",
+                                         "llm.system",
+                                         "llm.invocation_parameters",
+                                         "llm.input_messages",
+                                         "llm.output_messages",
+                                         "llm.prompts",
+                                         "llm.choices",
+                                         "llm.function_call",
+                                         "llm.tools",
+                                         "llm.finish_reason",
+                                         "llm.prompt_template.template",
+                                         "llm.prompt_template.variables",
+                                         "llm.prompt_template.version",
+                                         "llm.token_count.prompt",
+                                         "llm.token_count.completion",
+                                         "llm.token_count.total",
+                                         "llm.token_count.prompt_details.cache_read",
+                                         "llm.token_count.prompt_details.cache_write",
+                                         "llm.token_count.prompt_details.cache_input",
+                                         "llm.token_count.prompt_details.audio",
+                                         "llm.token_count.completion_details.reasoning",
+                                         "llm.token_count.completion_details.audio",
+                                         "llm.cost.prompt",
+                                         "llm.cost.completion",
+                                         "llm.cost.total",
+                                         "tool.name",
+                                         "tool.description",
+                                         "tool.parameters",
+                                         "tool.id",
+                                         "retrieval.documents",
+                                         "reranker.input_documents",
+                                         "reranker.output_documents",
+                                         "reranker.query",
+                                         "reranker.model_name",
+                                         "reranker.top_k",
+                                         "embedding.model_name",
+                                         "embedding.invocation_parameters",
+                                         "embedding.embeddings",
+                                         "image.url",
+                                         "audio.url",
+                                         "audio.mime_type",
+                                         "audio.transcript",
+                                         "prompt.vendor",
+                                         "prompt.id",
+                                         "prompt.url",
+                                         "openinference.span.kind",
+                                         "exception.type",
+                                         "exception.message",
+                                         "exception.stacktrace",
+                                         "exception.escaped"};
 
 // True when some semantic key lies strictly below `path`.
 bool IsSemanticPrefix(const std::string& path) {
@@ -95,7 +144,6 @@ struct Column {
 // A frame under construction: index columns first, then value columns; cells keyed by column.
 class Frame final {
  public:
-
   size_t AddColumn(const std::string& name, ColumnKind kind) {
     auto it = positions_.find(name);
     if (it != positions_.end()) return it->second;
@@ -335,7 +383,8 @@ absl::StatusOr<std::string> RenderTable(const QuerySpec& spec, const CompiledQue
         frame.NewRow();
         frame.Set(0, Cell(row[0], cols[0].kind, alloc));
         frame.Set(position, rapidjson::Value(i++));
-        for (size_t c = 1; c < value_end; ++c) frame.Set(frame.AddColumn(cols[c].label, cols[c].kind), Cell(row[c], cols[c].kind, alloc));
+        for (size_t c = 1; c < value_end; ++c)
+          frame.Set(frame.AddColumn(cols[c].label, cols[c].kind), Cell(row[c], cols[c].kind, alloc));
         if (spec.explode->kwargs.empty()) {
           std::vector<std::pair<std::string, const rapidjson::Value*>> flat;
           FlattenAll(item, "", flat);

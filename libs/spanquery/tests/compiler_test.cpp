@@ -31,12 +31,14 @@ TEST_CASE("compiler: every semantic error says what and where", "[spanquery][com
   CHECK(ErrorOf("llm.model_name") ==
         "attribute llm.model_name is not a condition, expected a comparison such as `x == ...` at column 1");
   CHECK(ErrorOf("True") == "True is not a condition, expected a comparison such as `x == ...` at column 1");
-  CHECK(ErrorOf("latency_ms + 1") == "arithmetic is not a condition, expected a comparison such as `x == ...` at column 1");
+  CHECK(ErrorOf("latency_ms + 1") ==
+        "arithmetic is not a condition, expected a comparison such as `x == ...` at column 1");
   CHECK(ErrorOf("evals[\"x\"].scroe > 0.5") ==
         "unknown annotation field 'scroe' (expected score, label or explanation); did you mean 'score'? at column 12");
   CHECK(ErrorOf("evals[\"x\"].lable == 'a'") ==
         "unknown annotation field 'lable' (expected score, label or explanation); did you mean 'label'? at column 12");
-  CHECK(ErrorOf("evals.x == 1") == "evals must be followed by a name in brackets, e.g. evals[\"correctness\"] at column 1");
+  CHECK(ErrorOf("evals.x == 1") ==
+        "evals must be followed by a name in brackets, e.g. evals[\"correctness\"] at column 1");
   CHECK(ErrorOf("evals['x'] > 1") == "evals[\"x\"] needs .score, .label or .explanation to be compared at column 1");
   CHECK(ErrorOf("evals['x'].score.y > 1") == "unexpected access after evals[\"x\"].score at column 18");
   CHECK(ErrorOf("open('x') == 1") == "function 'open' is not supported (only str(), int() and float()) at column 1");
@@ -46,7 +48,8 @@ TEST_CASE("compiler: every semantic error says what and where", "[spanquery][com
   CHECK(ErrorOf("start_time > 5") ==
         "a datetime can only be compared with another datetime or an ISO-8601 string, not number 5 at column 14");
   CHECK(ErrorOf("start_time > 'yesterday'") == "'yesterday' is not an ISO-8601 datetime at column 14");
-  CHECK(ErrorOf("parent_span.name == 'x'") == "parent_span can only be tested with 'is None' or 'is not None' at column 13");
+  CHECK(ErrorOf("parent_span.name == 'x'") ==
+        "parent_span can only be tested with 'is None' or 'is not None' at column 13");
   CHECK(ErrorOf("parent_span == 1") == "parent_span can only be tested with 'is None' or 'is not None' at column 1");
   CHECK(ErrorOf("name is 5") == "'is' can only compare with None at column 9");
   CHECK(ErrorOf("name in 5") == "'in' needs a list or text on its right, not a number at column 9");
@@ -62,7 +65,8 @@ TEST_CASE("compiler: every semantic error says what and where", "[spanquery][com
         "attributes must be followed by a key, e.g. attributes[\"llm.model_name\"] at column 1");
   CHECK(ErrorOf("attributes['a\"b'] == 1") == "attribute key containing '\"' cannot be queried at column 1");
   CHECK(ErrorOf("x[-1] == 1") == "negative list index -1 at column 3");
-  CHECK(ErrorOf("x[1.5] == 1") == "a subscript must be a string, a non-negative integer or a list of strings at column 3");
+  CHECK(ErrorOf("x[1.5] == 1") ==
+        "a subscript must be a string, a non-negative integer or a list of strings at column 3");
   CHECK(ErrorOf("x[[1]] == 1") == "a key list may only hold strings at column 4");
   CHECK(ErrorOf("'a'[0] == 'a'") == "attribute access or subscript on a non-name value at column 5");
   CHECK(ErrorOf("start_time in ['2024-01-01']") ==
@@ -81,9 +85,10 @@ TEST_CASE("compiler: user text only ever travels as a parameter", "[spanquery][c
         if (c == '\\' || c == '\'') literal += '\\';
         literal += c;
       }
-      for (const std::string& condition : {"name == '" + literal + "'", "attributes['" + literal + "'] == 'v'",
-                                           "metadata['" + literal + "'] in ['" + literal + "']",
-                                           "'" + literal + "' in input.value", "evals['" + literal + "'].label == 'x'"}) {
+      for (const std::string& condition :
+           {"name == '" + literal + "'", "attributes['" + literal + "'] == 'v'",
+            "metadata['" + literal + "'] in ['" + literal + "']", "'" + literal + "' in input.value",
+            "evals['" + literal + "'].label == 'x'"}) {
         INFO(condition);
         auto compiled = CompileCondition(condition, dialect);
         if (text.find('"') != std::string::npos && condition.find("input.value") == std::string::npos &&
@@ -151,7 +156,8 @@ TEST_CASE("compiler: query objects name the member that is wrong", "[spanquery][
   auto not_string = osprey::spanquery::ParseQuerySpec(doc);
   REQUIRE(!not_string.ok());
   CHECK(std::string(not_string.status().message()) == "select.a.key must be a string");
-  doc.Parse(R"({"select": {"n": {"key": "name"}}, "filter": {"condition": "x == 1"}, "explode": {"key": "retrieval.documents", "primary_index_key": "context.span_id", "kwargs": {"r": "document.content"}}, "concat": null, "rename": {"n": "m"}, "index": {"key": "context.span_id"}})");
+  doc.Parse(
+      R"({"select": {"n": {"key": "name"}}, "filter": {"condition": "x == 1"}, "explode": {"key": "retrieval.documents", "primary_index_key": "context.span_id", "kwargs": {"r": "document.content"}}, "concat": null, "rename": {"n": "m"}, "index": {"key": "context.span_id"}})");
   auto good = osprey::spanquery::ParseQuerySpec(doc);
   REQUIRE(good.ok());
   CHECK(good->select.size() == 1);

@@ -35,28 +35,33 @@ std::string Iso(int64_t offset_ms) { return IsoNanos(kT0 + offset_ms * kMs); }
 
 std::vector<model::v1::Span> FixtureSpans() {
   std::vector<model::v1::Span> spans;
-  auto root = Make(1, 1, 0, "agent-run", "CHAIN", 0, 3000,
-                   R"({"input":{"value":"Please issue a REFUND for order 42"},"metadata":{"tier":"gold","topic":"billing"},"user":{"id":"u1"}})");
+  auto root = Make(
+      1, 1, 0, "agent-run", "CHAIN", 0, 3000,
+      R"({"input":{"value":"Please issue a REFUND for order 42"},"metadata":{"tier":"gold","topic":"billing"},"user":{"id":"u1"}})");
   root.set_status_code(model::v1::STATUS_CODE_OK);
   spans.push_back(root);
-  auto llm = Make(1, 2, 1, "chat gpt-4o", "LLM", 100, 2600,
-                  R"({"llm":{"model_name":"gpt-4o","token_count":{"prompt":700,"completion":500,"total":1200}},"input":{"value":"hello world"},"flag":true})");
+  auto llm = Make(
+      1, 2, 1, "chat gpt-4o", "LLM", 100, 2600,
+      R"({"llm":{"model_name":"gpt-4o","token_count":{"prompt":700,"completion":500,"total":1200}},"input":{"value":"hello world"},"flag":true})");
   llm.set_llm_token_count_prompt(700);
   llm.set_llm_token_count_completion(500);
   llm.set_llm_token_count_total(1200);
   spans.push_back(llm);
-  auto ret = Make(1, 3, 1, "search", "RETRIEVER", 200, 300,
-                  R"({"retrieval":{"documents":[{"document":{"content":"doc one","score":0.9}},{"document":{"content":"doc two","score":0.4}}]},"count_str":"17"})");
+  auto ret = Make(
+      1, 3, 1, "search", "RETRIEVER", 200, 300,
+      R"({"retrieval":{"documents":[{"document":{"content":"doc one","score":0.9}},{"document":{"content":"doc two","score":0.4}}]},"count_str":"17"})");
   ret.set_status_code(model::v1::STATUS_CODE_ERROR);
   ret.set_status_message("timeout");
   spans.push_back(ret);
-  auto mini = Make(2, 4, 0, "chat mini", "LLM", 5000, 5100,
-                   R"({"llm":{"model_name":"gpt-4o-mini","token_count":{"prompt":10,"completion":5,"total":15}},"metadata":{"tier":"silver"},"odd'key--;":"x","back\\slash":"bs","unicode":"naïve café 🚀"})");
+  auto mini = Make(
+      2, 4, 0, "chat mini", "LLM", 5000, 5100,
+      R"({"llm":{"model_name":"gpt-4o-mini","token_count":{"prompt":10,"completion":5,"total":15}},"metadata":{"tier":"silver"},"odd'key--;":"x","back\\slash":"bs","unicode":"naïve café 🚀"})");
   mini.set_llm_token_count_prompt(10);
   mini.set_llm_token_count_completion(5);
   mini.set_llm_token_count_total(15);
   spans.push_back(mini);
-  spans.push_back(Make(2, 5, 9, "lookup", "TOOL", 6000, 6050, R"({"tool":{"name":"calc"},"flag":"false","num":"3.5"})"));
+  spans.push_back(
+      Make(2, 5, 9, "lookup", "TOOL", 6000, 6050, R"({"tool":{"name":"calc"},"flag":"false","num":"3.5"})"));
   spans.push_back(Make(3, 6, 0, "Robert'); DROP TABLE spans;--", "CHAIN", 7000, 8000,
                        R"({"input":{"value":"line1\nline2 % _ \\ done"}})"));
   return spans;
@@ -74,8 +79,8 @@ std::vector<std::string> AnnotationStatements() {
 }
 
 std::vector<FilterCase> FilterCases() {
-  const std::set<std::string> all = {"agent-run", "chat gpt-4o", "search", "chat mini", "lookup",
-                                     "Robert'); DROP TABLE spans;--"};
+  const std::set<std::string> all = {"agent-run", "chat gpt-4o", "search",
+                                     "chat mini", "lookup",      "Robert'); DROP TABLE spans;--"};
   const std::string robert = "Robert'); DROP TABLE spans;--";
   return {
       {"span_kind == 'LLM'", {"chat gpt-4o", "chat mini"}},
@@ -232,7 +237,8 @@ void RunExecutionSuite(store::Store& store, const std::function<void(const std::
     CHECK(Names(store, spec, w) == std::set<std::string>{"search", "chat mini"});
     w = window;
     w.root_spans_only = true;
-    CHECK(Names(store, spec, w) == std::set<std::string>{"agent-run", "chat mini", "lookup", "Robert'); DROP TABLE spans;--"});
+    CHECK(Names(store, spec, w) ==
+          std::set<std::string>{"agent-run", "chat mini", "lookup", "Robert'); DROP TABLE spans;--"});
     w.orphan_span_as_root_span = false;
     CHECK(Names(store, spec, w) == std::set<std::string>{"agent-run", "chat mini", "Robert'); DROP TABLE spans;--"});
     w = window;
@@ -245,8 +251,11 @@ void RunExecutionSuite(store::Store& store, const std::function<void(const std::
   SECTION("select, explode and concat render the client's dataframe table") {
     QuerySpec spec;
     spec.filter = "span_kind == 'RETRIEVER' or span_kind == 'LLM'";
-    spec.select = {{"name", "name"}, {"model", "llm.model_name"}, {"tokens", "llm.token_count.total"},
-                   {"latency", "latency_ms"}, {"start", "start_time"}};
+    spec.select = {{"name", "name"},
+                   {"model", "llm.model_name"},
+                   {"tokens", "llm.token_count.total"},
+                   {"latency", "latency_ms"},
+                   {"start", "start_time"}};
     spec.rename = {{"model", "llm_model"}};
     rapidjson::Document doc;
     Table(store, spec, window, doc);

@@ -51,7 +51,10 @@ TEST_CASE("parser: chained comparisons, is not, not in, tuples, strings", "[span
   CHECK((*ops)->children[1]->children[1]->type == NodeType::kTuple);
   auto strings = ParseExpression(R"(x == 'it\'s' "\x41\u00e9\U0001F680\n" '\q')");
   REQUIRE(strings.ok());
-  CHECK((*strings)->children[1]->text == "it's" "A\xc3\xa9\xf0\x9f\x9a\x80\n" "\\q");
+  CHECK((*strings)->children[1]->text ==
+        "it's"
+        "A\xc3\xa9\xf0\x9f\x9a\x80\n"
+        "\\q");
   auto negative = ParseExpression("x > -5");
   REQUIRE(negative.ok());
   CHECK((*negative)->children[1]->type == NodeType::kInt);
@@ -82,7 +85,8 @@ TEST_CASE("parser: every syntax error says what and where", "[spanquery][parser]
   CHECK(ErrorOf("x == é") == "unexpected non-ASCII character at column 6");
   CHECK(ErrorOf("x == $") == "unexpected character '$' at column 6");
   CHECK(ErrorOf("(a == 1") == "expected ')' to close '(' at column 1, found end of expression at column 8");
-  CHECK(ErrorOf("x in [1, 2") == "expected ',' or ']' to close the bracket at column 6, found end of expression at column 11");
+  CHECK(ErrorOf("x in [1, 2") ==
+        "expected ',' or ']' to close the bracket at column 6, found end of expression at column 11");
   CHECK(ErrorOf("a.") == "expected a name after '.', found end of expression at column 3");
   CHECK(ErrorOf("x[0](1)") == "only str(), int() and float() can be called at column 5");
   CHECK(ErrorOf("a == 1 b") == "unexpected 'b' at column 8");

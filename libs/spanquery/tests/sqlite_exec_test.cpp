@@ -77,13 +77,15 @@ TEST_CASE("sqlite: RunReadQuery is read-only, bounded and parameterized", "[span
   CHECK(std::get<int64_t>(rows->rows[0][1]) == 42);
   CHECK(std::get<double>(rows->rows[0][2]) == 0.5);
 
-  osprey::store::SqlQuery many{"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50) SELECT i FROM n", {}};
+  osprey::store::SqlQuery many{
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50) SELECT i FROM n", {}};
   many.max_rows = 10;
   auto exhausted = store.RunReadQuery(many);
   REQUIRE(!exhausted.ok());
   CHECK(exhausted.status().code() == absl::StatusCode::kResourceExhausted);
 
-  osprey::store::SqlQuery slow{"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n", {}};
+  osprey::store::SqlQuery slow{"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n",
+                               {}};
   slow.timeout_ms = 100;
   auto deadline = store.RunReadQuery(slow);
   REQUIRE(!deadline.ok());

@@ -71,7 +71,8 @@ absl::StatusOr<SqlRows> RunSqliteReadQuery(sqlite::Connection& connection, const
   std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw, sqlite3_finalize);
   if (stmt == nullptr) return Invalid("sqlite: empty query");
   for (const char* p = tail; p != nullptr && p < query.sql.data() + query.sql.size(); ++p) {
-    if (*p != ' ' && *p != '\n' && *p != '\t' && *p != '\r' && *p != ';') return Invalid("sqlite: more than one statement");
+    if (*p != ' ' && *p != '\n' && *p != '\t' && *p != '\r' && *p != ';')
+      return Invalid("sqlite: more than one statement");
   }
   if (!sqlite3_stmt_readonly(stmt.get())) return Invalid("sqlite: not a read-only statement");
   if (static_cast<int>(query.params.size()) != sqlite3_bind_parameter_count(stmt.get())) {
@@ -81,7 +82,8 @@ absl::StatusOr<SqlRows> RunSqliteReadQuery(sqlite::Connection& connection, const
   for (size_t i = 0; i < query.params.size(); ++i) {
     int index = static_cast<int>(i + 1);
     const SqlValue& value = query.params[i];
-    if (std::holds_alternative<std::monostate>(value)) return Invalid("sqlite: NULL parameter " + std::to_string(index));
+    if (std::holds_alternative<std::monostate>(value))
+      return Invalid("sqlite: NULL parameter " + std::to_string(index));
     if (const auto* b = std::get_if<bool>(&value)) sqlite3_bind_int64(stmt.get(), index, *b ? 1 : 0);
     if (const auto* n = std::get_if<int64_t>(&value)) sqlite3_bind_int64(stmt.get(), index, *n);
     if (const auto* d = std::get_if<double>(&value)) sqlite3_bind_double(stmt.get(), index, *d);

@@ -27,7 +27,9 @@ std::string JsonText(const rapidjson::Value& value) {
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
-Rejection InvalidQuery(const std::string& message) { return TextRejection(422, "invalid_query", "Invalid query: " + message); }
+Rejection InvalidQuery(const std::string& message) {
+  return TextRejection(422, "invalid_query", "Invalid query: " + message);
+}
 
 // A random URL-safe multipart boundary.
 std::string Boundary() {
@@ -52,7 +54,8 @@ Parsed<Body> ParseBody(const std::string& raw) {
   if (doc.HasParseError() || !doc.IsObject()) {
     BodyIssue issue;
     issue.type = doc.HasParseError() ? "json_invalid" : "model_attributes_type";
-    issue.msg = doc.HasParseError() ? "JSON decode error" : "Input should be a valid dictionary or object to extract fields from";
+    issue.msg = doc.HasParseError() ? "JSON decode error"
+                                    : "Input should be a valid dictionary or object to extract fields from";
     return BodyValidationRejection({issue});
   }
   Body body;
@@ -63,7 +66,8 @@ Parsed<Body> ParseBody(const std::string& raw) {
     if (it->value.IsString()) {
       if (auto ns = base::ParseIsoTime(std::string_view(it->value.GetString(), it->value.GetStringLength()))) return ns;
     }
-    issues.push_back({{name}, "datetime_from_date_parsing", "Input should be a valid datetime", JsonText(it->value), ""});
+    issues.push_back(
+        {{name}, "datetime_from_date_parsing", "Input should be a valid datetime", JsonText(it->value), ""});
     return std::nullopt;
   };
   body.window.start_time_ns = time("start_time");
@@ -167,7 +171,8 @@ Parsed<http::Response> SpanQueryApi::Query(const http::Request& request) {
     auto rows = reader_.RunReadQuery(compiled->sql);
     if (!rows.ok()) {
       if (rows.status().code() == absl::StatusCode::kInvalidArgument) {
-        log::Warn("span query failed in the store", {{"module", "query"}, {"error", std::string(rows.status().message())}});
+        log::Warn("span query failed in the store",
+                  {{"module", "query"}, {"error", std::string(rows.status().message())}});
         return InvalidQuery("the database could not evaluate it (a value out of range?)");
       }
       return StoreErrorRejection(rows.status());

@@ -111,7 +111,8 @@ std::vector<std::string> Column(const std::string& table, const std::string& suf
   for (const auto& row : doc["data"].GetArray()) {
     for (const auto& member : row.GetObject()) {
       std::string name = member.name.GetString();
-      if (name.substr(name.find('_') + 1) == suffix) values.push_back(member.value.IsString() ? member.value.GetString() : "null");
+      if (name.substr(name.find('_') + 1) == suffix)
+        values.push_back(member.value.IsString() ? member.value.GetString() : "null");
     }
   }
   return values;

@@ -27,9 +27,9 @@ enum class NodeType {
   kCompare,    // children[0] ops[0] children[1] ops[1] children[2] ...
   kAnd,        // children: two or more operands
   kOr,
-  kNot,       // children[0]
-  kNegate,    // -children[0]
-  kBinary,    // children[0] bin_op children[1]
+  kNot,     // children[0]
+  kNegate,  // -children[0]
+  kBinary,  // children[0] bin_op children[1]
 };
 
 enum class CompareOp { kEq, kNe, kLt, kLe, kGt, kGe, kIn, kNotIn, kIs, kIsNot };

@@ -59,7 +59,7 @@ struct QueryWindow {
 struct CompileLimits {
   ParseLimits parse;
   int64_t max_limit = 100000;
-  size_t max_select = 256;     // select + kwargs entries
+  size_t max_select = 256;      // select + kwargs entries
   size_t max_path_length = 32;  // keys in one attribute path
 };
 

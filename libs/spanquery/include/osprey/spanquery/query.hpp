@@ -17,9 +17,9 @@ namespace osprey::spanquery {
 using KeyPairs = std::vector<std::pair<std::string, std::string>>;
 
 struct Explode {
-  std::string key;                                 // a list attribute, e.g. retrieval.documents
+  std::string key;  // a list attribute, e.g. retrieval.documents
   std::string primary_index_key = "context.span_id";
-  KeyPairs kwargs;                                 // output label -> key inside each list item
+  KeyPairs kwargs;  // output label -> key inside each list item
 };
 
 struct Concat {
@@ -33,7 +33,7 @@ struct QuerySpec {
   std::optional<std::string> filter;
   std::optional<Explode> explode;
   std::optional<Concat> concat;
-  KeyPairs rename;                  // old label -> new label
+  KeyPairs rename;  // old label -> new label
   std::string index = "context.span_id";
 };
 
