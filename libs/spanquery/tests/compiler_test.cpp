@@ -71,6 +71,15 @@ TEST_CASE("compiler: every semantic error says what and where", "[spanquery][com
   CHECK(ErrorOf("'a'[0] == 'a'") == "attribute access or subscript on a non-name value at column 5");
   CHECK(ErrorOf("start_time in ['2024-01-01']") ==
         "a datetime cannot be tested with 'in'; compare it with ISO-8601 strings at column 1");
+  CHECK(ErrorOf("[1] is None") == "cannot test a list against None at column 1");
+  CHECK(ErrorOf("(a == 1) is None") == "cannot test a condition against None at column 2");
+  CHECK(ErrorOf("x[2000000] == 1") == "list index too large at column 3");
+  CHECK(ErrorOf("int() == 1") == "int() takes exactly one argument at column 1");
+  CHECK(ErrorOf("- name > 1") == "name is text, not a number, at column 3");
+  CHECK(ErrorOf("flag == 'x' == True") == "cannot compare string (text) with True (a boolean) at column 16");
+  CHECK(
+      ErrorOf("trace_annotations[1].score > 0") ==
+      "trace_annotations must be followed by a name in brackets, e.g. trace_annotations[\"correctness\"] at column 1");
   std::string long_path = "a";
   for (int i = 0; i < 40; ++i) long_path += ".b";
   CHECK(ErrorOf(long_path + " == 1") == "attribute path too long (more than 32 keys) at column 1");
@@ -143,6 +152,15 @@ TEST_CASE("compiler: query objects name the member that is wrong", "[spanquery][
   QuerySpec bad_explode;
   bad_explode.explode = osprey::spanquery::Explode{"name", "context.span_id", {}};
   CHECK(message(bad_explode, window) == "explode.key must name a list attribute");
+  QuerySpec bad_projection;
+  bad_projection.select = {{"p", "parent_span"}};
+  CHECK(message(bad_projection, window) == "select.p: cannot select parent_span at column 1");
+  QuerySpec bad_concat;
+  bad_concat.concat = osprey::spanquery::Concat{"retrieval.documents", ",", {{"r", "document..content"}}};
+  CHECK(message(bad_concat, window) == "concat.kwargs.r: expected a name after '.', found '.' at column 10");
+  QuerySpec wide;
+  for (int i = 0; i < 300; ++i) wide.select.emplace_back("c" + std::to_string(i), "name");
+  CHECK(message(wide, window) == "too many selected columns (at most 256)");
   QueryWindow zero = window;
   zero.limit = 0;
   CHECK(message(QuerySpec(), zero) == "limit must be between 1 and 100000, got 0");
