@@ -2,6 +2,7 @@
 // against a real osprey process seeded through OTLP.
 //
 //   node ui/e2e/run.mjs --osprey build/release/apps/osprey/osprey --out build/release/ui-artifacts [--bench]
+//       [--postgres-dsn "host=127.0.0.1 port=P user=postgres dbname=D"]   (the Postgres store instead of SQLite)
 //
 // Starts osprey with a config and a ports file (like tests/integration/harness.py), seeds it
 // (seed.mjs), runs each check, saves a screenshot per main view under --out, prints a summary and
@@ -46,7 +47,7 @@ async function startOsprey() {
       "log:\n  level: warn",
       "ingest:\n  grpc_listen: 127.0.0.1:0\n  http_listen: 127.0.0.1:0",
       "query:\n  listen: 127.0.0.1:0",
-      "store:\n  kind: sqlite",
+      args["postgres-dsn"] ? `store:\n  kind: postgres\n  postgres:\n    dsn: "${args["postgres-dsn"]}"` : "store:\n  kind: sqlite",
       "bus:\n  kind: inprocess",
       "",
     ].join("\n"),
