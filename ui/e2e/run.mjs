@@ -182,6 +182,17 @@ try {
     await page.waitForURL(new RegExp(`/traces/${fresh.traceId}`));
   });
 
+  await check("traces: the all spans / root spans switch, keyset pages on scroll", async () => {
+    await page.goto(`${server.base}/projects/${project}?range=all`);
+    await page.getByRole("button", { name: "Root spans" }).click();
+    await page.waitForURL(/mode=roots/);
+    await page.getByTestId("row-count").filter({ hasText: /^31 spans$|^31 spans ·/ }).waitFor();
+    await page.getByRole("button", { name: "All spans" }).click();
+    await page.getByTestId("row-count").filter({ hasText: "100 spans (scroll for more)" }).waitFor();
+    await page.getByTestId("trace-rows").evaluate((el) => (el.scrollTop = el.scrollHeight));
+    await page.getByTestId("row-count").filter({ hasText: /^124 spans/ }).waitFor();
+  });
+
   await check("traces: the filter box shows syntax errors inline", async () => {
     await page.goto(`${server.base}/projects/${project}?range=all`);
     const box = page.getByLabel("filter condition");
