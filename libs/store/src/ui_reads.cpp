@@ -104,10 +104,11 @@ absl::StatusOr<std::vector<ProjectSummary>> ReadProjectSummaries(SqlReader& db, 
   return summaries;
 }
 
-absl::StatusOr<OutlinePage> ReadTraceOutline(SqlReader& db, int64_t trace_rowid, const std::optional<OutlineCursor>& after,
-                                             int limit) {
+absl::StatusOr<OutlinePage> ReadTraceOutline(SqlReader& db, int64_t trace_rowid,
+                                             const std::optional<OutlineCursor>& after, int limit) {
   if (limit < 1) {
-    return base::Permanent(absl::StatusCode::kInvalidArgument, "limit must be at least 1, got " + std::to_string(limit));
+    return base::Permanent(absl::StatusCode::kInvalidArgument,
+                           "limit must be at least 1, got " + std::to_string(limit));
   }
   Sql sql(db.dialect());
   sql.Text(

@@ -106,7 +106,8 @@ void WriteTraceRow(JsonWriter& w, const store::TraceRecord& t, const store::Span
   Key(w, "root_span_name");
   StrOrNull(w, t.root_span_name);
   Key(w, "status_code");
-  Str(w, root != nullptr && !root->status_code.empty() ? root->status_code : std::string(t.error_count ? "ERROR" : "UNSET"));
+  Str(w, root != nullptr && !root->status_code.empty() ? root->status_code
+                                                       : std::string(t.error_count ? "ERROR" : "UNSET"));
   Key(w, "input_preview");
   Str(w, root != nullptr ? root->input_preview : std::string());
   Key(w, "output_preview");

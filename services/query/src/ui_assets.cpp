@@ -7,8 +7,8 @@
 namespace osprey::query {
 namespace {
 
-constexpr std::array<std::string_view, 7> kApiPrefixes = {"/v1/", "/osprey/", "/healthz", "/readyz",
-                                                          "/metrics", "/graphql", "/arize_phoenix_version"};
+constexpr std::array<std::string_view, 7> kApiPrefixes = {
+    "/v1/", "/osprey/", "/healthz", "/readyz", "/metrics", "/graphql", "/arize_phoenix_version"};
 
 bool StartsWith(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
 
@@ -27,11 +27,16 @@ http::Response NotFound() { return http::Response::Text(404, "Not Found"); }
 
 std::string_view ContentTypeFor(std::string_view path) {
   static constexpr std::pair<std::string_view, std::string_view> kTypes[] = {
-      {".html", "text/html; charset=utf-8"},     {".js", "text/javascript; charset=utf-8"},
-      {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-      {".json", "application/json"},              {".svg", "image/svg+xml"},
-      {".png", "image/png"},                      {".ico", "image/x-icon"},
-      {".woff2", "font/woff2"},                   {".txt", "text/plain; charset=utf-8"},
+      {".html", "text/html; charset=utf-8"},
+      {".js", "text/javascript; charset=utf-8"},
+      {".mjs", "text/javascript; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},
+      {".json", "application/json"},
+      {".svg", "image/svg+xml"},
+      {".png", "image/png"},
+      {".ico", "image/x-icon"},
+      {".woff2", "font/woff2"},
+      {".txt", "text/plain; charset=utf-8"},
       {".map", "application/json"},
   };
   for (const auto& [ext, type] : kTypes) {
@@ -73,7 +78,8 @@ http::Response UiAssets::Serve(const http::Request& request) const {
     }
   }
   std::string relative(path.substr(1));
-  if (auto it = files_.find(relative); it != files_.end() && !relative.empty()) return Reply(relative, it->second, request);
+  if (auto it = files_.find(relative); it != files_.end() && !relative.empty())
+    return Reply(relative, it->second, request);
   if (StartsWith(relative, "assets/")) return NotFound();
   auto index = files_.find("index.html");
   if (index == files_.end()) {

@@ -203,7 +203,8 @@ TEST_CASE("trace rows carry the root span's status and input preview; trace_id s
   CHECK(std::string(r.json["data"][1]["status_code"].GetString()) == "ERROR");
   CHECK(r.json["data"][0]["cost_total"].IsNull());  // nothing priced
   REQUIRE(r.json["next_cursor"].IsString());
-  Reply next = h.Get("/osprey/v1/projects/alpha/traces", {{"limit", "2"}, {"cursor", r.json["next_cursor"].GetString()}});
+  Reply next =
+      h.Get("/osprey/v1/projects/alpha/traces", {{"limit", "2"}, {"cursor", r.json["next_cursor"].GetString()}});
   REQUIRE(next.status == 200);
   CHECK(next.json["data"].Size() == 2);
   CHECK(next.json["next_cursor"].IsNull());

@@ -35,7 +35,7 @@ struct ProjectSummary {
   int64_t token_count_prompt = 0;
   int64_t token_count_completion = 0;
   int64_t token_count_total = 0;
-  double cost_total = 0;  // US dollars, the sum of its traces' known costs
+  double cost_total = 0;                       // US dollars, the sum of its traces' known costs
   std::optional<int64_t> last_trace_start_ns;  // latest trace start in the window
 };
 
@@ -66,7 +66,7 @@ struct OutlinePage {
 };
 
 // Spans of one trace (by trace row id) strictly after `after`, at most `limit` of them.
-absl::StatusOr<OutlinePage> ReadTraceOutline(SqlReader& db, int64_t trace_rowid, const std::optional<OutlineCursor>& after,
-                                             int limit);
+absl::StatusOr<OutlinePage> ReadTraceOutline(SqlReader& db, int64_t trace_rowid,
+                                             const std::optional<OutlineCursor>& after, int limit);
 
 }  // namespace osprey::store
