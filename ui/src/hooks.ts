@@ -33,7 +33,9 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
 }
 
 // One URL search parameter as state (the URL is the source of truth: every view is a deep link).
-export function useParam(name: string, fallback = ""): [string, (v: string) => void] {
+// `replace` updates the current history entry instead of adding one (selection moved by arrow keys,
+// search typing), so Back leaves the view rather than replaying every step.
+export function useParam(name: string, fallback = "", replace = false): [string, (v: string) => void] {
   const [params, setParams] = useSearchParams();
   const value = params.get(name) ?? fallback;
   const set = useCallback(
@@ -45,9 +47,9 @@ export function useParam(name: string, fallback = ""): [string, (v: string) => v
           else next.set(name, v);
           return next;
         },
-        { replace: false },
+        { replace },
       ),
-    [name, fallback, setParams],
+    [name, fallback, replace, setParams],
   );
   return [value, set];
 }

@@ -14,8 +14,8 @@ const NEXT_PAGE = 5000;
 // in pages (the first one small), so a 10,000-span trace paints before it is fully loaded.
 export function TraceView() {
   const { project, traceId } = useParams() as { project: string; traceId: string };
-  const [selected, setSelected] = useParam("span", "");
-  const [search, setSearch] = useParam("q", "");
+  const [selected, setSelected] = useParam("span", "", true);
+  const [search, setSearch] = useParam("q", "", true);
   const [spans, setSpans] = useState<OutlineSpan[]>([]);
   const [trace, setTrace] = useState<TraceRow | null>(null);
   const [done, setDone] = useState(false);
