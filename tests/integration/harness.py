@@ -69,6 +69,7 @@ def default_config(data_dir: Path) -> dict:
             "inflight_bytes": 256 << 20,
         },
         "query": {"listen": "127.0.0.1:0"},
+        "writer": {"admin_listen": "127.0.0.1:0"},
         "store": {"kind": "sqlite", "sqlite": {"synchronous": "normal"}},
         "bus": {"kind": "inprocess"},
     }
@@ -129,6 +130,11 @@ class OspreyClient:
     @property
     def query_url(self) -> str:
         return f"http://127.0.0.1:{self.ports['query_http']}"
+
+    @property
+    def admin_url(self) -> str:
+        """The admin listener (/healthz, /readyz, /metrics) of a process that runs the writer alone."""
+        return f"http://127.0.0.1:{self.ports['admin_http']}"
 
     # ---- REST
 
@@ -210,13 +216,12 @@ class Osprey(OspreyClient):
             time.sleep(0.05)
         self.ports = json.loads(ports_file.read_text())
         required = {"all": ("ingest_grpc", "ingest_http", "query_http"), "ingest": ("ingest_grpc", "ingest_http"),
-                    "query": ("query_http",)}.get(self.target, ())
+                    "query": ("query_http",), "writer": ("admin_http",)}.get(self.target, ())
         for key in required:
             if not isinstance(self.ports.get(key), int) or not 0 < self.ports[key] < 65536:
                 raise OspreyError(f"ports file lacks a valid {key}: {self.ports}")
-        if not required:
-            return self  # a lone writer serves no HTTP; its ports file is written once it consumes
-        ready_url = (self.query_url if "query_http" in required else self.ingest_url) + "/readyz"
+        ready_url = {"query_http": self.query_url, "ingest_http": self.ingest_url,
+                     "admin_http": self.admin_url}[required[-1]] + "/readyz"
         while True:
             try:
                 if requests.get(ready_url, timeout=2).status_code == 200:
@@ -503,9 +508,9 @@ class DistributedOsprey(OspreyClient):
     # ---- what the embedded process serves on one port is spread over two here
 
     def metrics(self) -> dict[str, float]:
-        """Ingest's and the query gateway's metrics, summed by sample (a lone writer serves no HTTP)."""
+        """The metrics of every service (ingest, query gateway, writers), summed by sample."""
         out: dict[str, float] = {}
-        for url in (self.ingest_url, self.query_url):
+        for url in (self.ingest_url, self.query_url, *(w.admin_url for w in self.writers)):
             response = requests.get(url + "/metrics", timeout=HTTP_TIMEOUT_S)
             if response.status_code != 200:
                 raise AssertionError(f"{url}/metrics -> {response.status_code}")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+import pytest
+import requests
+
 from harness import decode_global_id, parse_metrics
 
 
@@ -43,3 +46,16 @@ def test_project_list_shape(osprey):
 
 def test_unknown_route_is_404(osprey):
     assert osprey.get("/v1/no-such-route").status_code == 404
+
+
+def test_a_lone_writer_serves_health_readiness_and_its_metrics(osprey):
+    """In the distributed mode the writer has no OTLP or REST port; its admin listener answers instead."""
+    if osprey.mode != "distributed":
+        pytest.skip("the embedded process serves these on its REST port (test_health_and_readiness)")
+    for writer in osprey.writers:
+        for route in ("/healthz", "/readyz"):
+            response = requests.get(writer.admin_url + route, timeout=10)
+            assert response.status_code == 200, f"{writer.name}{route}: {response.status_code} {response.text}"
+        samples = parse_metrics(requests.get(writer.admin_url + "/metrics", timeout=10).text)
+        names = {key.split("{", 1)[0] for key in samples}
+        assert "osprey_writer_spans_written_total" in names, sorted(names)

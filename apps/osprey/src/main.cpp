@@ -92,12 +92,13 @@ bool Contains(const std::vector<std::string>& v, const std::string& s) {
 }
 
 // Written once every module has started; write-then-rename so readers never see half a file.
-bool WritePortsFile(const std::string& path, uint16_t grpc, uint16_t ingest_http, uint16_t query_http) {
+bool WritePortsFile(const std::string& path, uint16_t grpc, uint16_t ingest_http, uint16_t query_http,
+                    uint16_t admin_http) {
   std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp);
     out << "{\"ingest_grpc\": " << grpc << ", \"ingest_http\": " << ingest_http << ", \"query_http\": " << query_http
-        << ", \"pid\": " << getpid() << "}\n";
+        << ", \"admin_http\": " << admin_http << ", \"pid\": " << getpid() << "}\n";
     if (!out) return false;
   }
   return std::rename(tmp.c_str(), path.c_str()) == 0;
@@ -251,10 +252,20 @@ int Run(int argc, char** argv) {
       if (ingest) ingest->RegisterRoutes(router);  // POST /v1/traces on 6006, as Phoenix serves it
       if (gateway_ingestor) router.Add("POST", "/v1/traces", osprey::ingest::MakeOtlpHttpHandler(*gateway_ingestor));
     };
-    query = runtime.Add(std::make_unique<osprey::query::QueryModule>(config.query, **store, &metrics,
-                                                                     config.ingest.max_request_bytes, gateway_routes));
+    // Spans posted through the REST API are priced with the same configuration as OTLP spans
+    // (validated above, so Create cannot fail on it).
+    auto prices =
+        osprey::costs::PriceTable::Create(config.ingest.model_prices, config.ingest.builtin_model_prices);
+    query = runtime.Add(std::make_unique<osprey::query::QueryModule>(
+        config.query, **store, &metrics, config.ingest.max_request_bytes, gateway_routes,
+        prices.ok() ? *prices : nullptr));
   }
   osprey::ingest::IngestModule* ingest_module = ingest ? runtime.Add(std::move(ingest)) : nullptr;
+  osprey::app::AdminServerModule* admin_server = nullptr;
+  if (!run_ingest && !run_query) {
+    admin_server =
+        runtime.Add(std::make_unique<osprey::app::AdminServerModule>(config.writer.admin_listen, runtime, metrics));
+  }
 
   if (auto st = runtime.StartAll(); !st.ok()) {
     osprey::log::Error("startup failed", {{"error", std::string(st.message())}});
@@ -263,7 +274,9 @@ int Run(int argc, char** argv) {
   uint16_t grpc_port = ingest_module ? ingest_module->grpc_port() : 0;
   uint16_t ingest_http_port = ingest_module ? ingest_module->http_port() : 0;
   uint16_t query_port = query ? query->port() : 0;
-  if (!flags.ports_file.empty() && !WritePortsFile(flags.ports_file, grpc_port, ingest_http_port, query_port)) {
+  uint16_t admin_port = admin_server ? admin_server->port() : 0;
+  if (!flags.ports_file.empty() &&
+      !WritePortsFile(flags.ports_file, grpc_port, ingest_http_port, query_port, admin_port)) {
     osprey::log::Error("cannot write the ports file", {{"path", flags.ports_file}});
     runtime.StopAll();
     return 1;
@@ -272,7 +285,8 @@ int Run(int argc, char** argv) {
                                        {"data_dir", config.data_dir},
                                        {"otlp_grpc_port", static_cast<int64_t>(grpc_port)},
                                        {"otlp_http_port", static_cast<int64_t>(ingest_http_port)},
-                                       {"http_port", static_cast<int64_t>(query_port)}});
+                                       {"http_port", static_cast<int64_t>(query_port)},
+                                       {"admin_port", static_cast<int64_t>(admin_port)}});
   int sig = osprey::runtime::WaitForShutdownSignal();
   osprey::log::Info("shutting down", {{"signal", sig}});
   runtime.StopAll();

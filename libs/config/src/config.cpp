@@ -138,6 +138,7 @@ absl::Status ParseWriter(Section s, WriterConfig& c) {
   OSPREY_RETURN_IF_ERROR(s.Read("max_batch_messages", c.max_batch_messages));
   OSPREY_RETURN_IF_ERROR(s.Read("max_batch_bytes", c.max_batch_bytes));
   OSPREY_RETURN_IF_ERROR(s.Read("max_wait_ms", c.max_wait_ms));
+  OSPREY_RETURN_IF_ERROR(s.Read("admin_listen", c.admin_listen));
   return Finish(s);
 }
 
@@ -233,6 +234,7 @@ absl::Status WriterConfig::Validate() const {
   if (max_batch_messages < 1) return absl::InvalidArgumentError("writer.max_batch_messages: must be positive");
   if (max_batch_bytes < 1024) return absl::InvalidArgumentError("writer.max_batch_bytes: must be >= 1 KiB");
   if (max_wait_ms < 0) return absl::InvalidArgumentError("writer.max_wait_ms: must not be negative");
+  OSPREY_RETURN_IF_ERROR(CheckListen("writer.admin_listen", admin_listen));
   return absl::OkStatus();
 }
 

@@ -9,11 +9,12 @@
 namespace osprey::query {
 
 QueryModule::QueryModule(const config::QueryConfig& config, store::Store& store, metrics::Registry* metrics,
-                         size_t max_body_bytes, std::function<void(http::Router&)> extra_routes)
+                         size_t max_body_bytes, std::function<void(http::Router&)> extra_routes,
+                         std::shared_ptr<const costs::PriceTable> prices)
     : config_(config), store_(store), metrics_(metrics), max_body_bytes_(max_body_bytes), api_(store, store, metrics) {
   api_.Register(router_);
   std::make_shared<AnnotationsApi>(store_, store_, metrics_)->Register(router_);  // owned by its routes
-  MutationsApi(store_, metrics_).Register(router_);  // its routes own its state
+  MutationsApi(store_, metrics_, std::move(prices)).Register(router_);  // its routes own its state
   SpanQueryApi(store_, store_, metrics_).Register(router_);  // POST /v1/spans; its routes own a copy
   if (extra_routes) extra_routes(router_);
   RegisterUi(router_, store_);  // /osprey/v1 and the web UI (SPA fallback)

@@ -234,6 +234,8 @@ void WriteSession(JsonWriter& w, const store::SessionRecord& session, const std:
   w.Int64(session.token_count_completion);
   Key(w, "token_count_total");
   w.Int64(session.token_count_total);
+  Key(w, "cost_total");  // US dollars over the session's priced LLM spans (Osprey; Phoenix has no field)
+  w.Double(session.cost_total);
   w.EndObject();
 }
 

@@ -526,7 +526,7 @@ TEST_CASE("sessions: list in both orders, walk pages, SessionData shape") {
   CHECK(pages == 2);
 
   const auto& s1 = asc.json["data"][0];
-  CHECK(s1.MemberCount() == 9);
+  CHECK(s1.MemberCount() == 10);
   RowId(s1["id"].GetString(), "ProjectSession");
   CHECK(std::string(s1["project_id"].GetString()) == h.ProjectGid("alpha"));
   CHECK(std::string(s1["start_time"].GetString()) == "2025-01-02T03:04:05+00:00");

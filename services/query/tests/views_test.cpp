@@ -113,6 +113,7 @@ TEST_CASE("a session renders SessionData with its traces") {
   s.token_count_prompt = 1;
   s.token_count_completion = 2;
   s.token_count_total = 3;
+  s.cost_total = 0.25;
   TraceRecord t;
   t.id = 1;
   t.trace_id = "0123456789abcdef0123456789abcdef";
@@ -123,5 +124,5 @@ TEST_CASE("a session renders SessionData with its traces") {
         R"("start_time":"2025-01-02T03:04:05+00:00","end_time":"2025-01-02T03:04:07+00:00",)"
         R"("traces":[{"id":"VHJhY2U6MQ==","trace_id":"0123456789abcdef0123456789abcdef",)"
         R"("start_time":"2025-01-02T03:04:05+00:00","end_time":"2025-01-02T03:04:07+00:00"}],)"
-        R"("token_count_prompt":1,"token_count_completion":2,"token_count_total":3})");
+        R"("token_count_prompt":1,"token_count_completion":2,"token_count_total":3,"cost_total":0.25})");
 }

@@ -89,6 +89,9 @@ struct WriterConfig {
   int max_batch_messages = 2000;  // bus messages (trace groups) per transaction
   uint64_t max_batch_bytes = 32ull << 20;
   int max_wait_ms = 2;  // how long the consumer waits to fill a batch once it has one message
+  // /healthz, /readyz and /metrics of a process that runs the writer alone (with ingest or query in
+  // the process, their listeners serve them instead).
+  std::string admin_listen = "0.0.0.0:6008";
   absl::Status Validate() const;
 };
 

@@ -19,8 +19,10 @@ class QueryModule final : public runtime::Module {
  public:
   // `store` must outlive the module; `metrics` may be null. `max_body_bytes` bounds request bodies
   // (OTLP posts to the gateway included).
+  // `prices` costs spans posted to /v1/projects/{id}/spans (null: the built-in prices).
   QueryModule(const config::QueryConfig& config, store::Store& store, metrics::Registry* metrics, size_t max_body_bytes,
-              std::function<void(http::Router&)> extra_routes = {});
+              std::function<void(http::Router&)> extra_routes = {},
+              std::shared_ptr<const costs::PriceTable> prices = nullptr);
   ~QueryModule() override;
 
   std::string Name() const override { return "query"; }
