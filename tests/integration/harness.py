@@ -86,13 +86,15 @@ def merge(base: dict, overrides: dict) -> dict:
 
 
 def to_yaml(value: Any, indent: int = 0) -> str:
-    """Block YAML for nested dicts of scalars (all the config needs); strings are JSON-quoted."""
+    """Block YAML for nested dicts of scalars and lists (all the config needs); strings are JSON-quoted."""
     pad = "  " * indent
     lines = []
     for key, item in value.items():
         if isinstance(item, dict):
             lines.append(f"{pad}{key}:")
             lines.append(to_yaml(item, indent + 1))
+        elif isinstance(item, list):  # JSON is YAML: lists (of dicts) in flow style
+            lines.append(f"{pad}{key}: {json.dumps(item)}")
         elif isinstance(item, bool):
             lines.append(f"{pad}{key}: {'true' if item else 'false'}")
         elif isinstance(item, (int, float)):
