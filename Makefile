@@ -62,6 +62,9 @@ fuzz: bootstrap
 	  build/fuzz/libs/otlp/otlp_$${f}_fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	    build/fuzz/corpus/$$f libs/otlp/fuzz/corpus/$$f || exit 1; \
 	done
+	@mkdir -p build/fuzz/corpus/spanquery
+	@build/fuzz/libs/spanquery/spanquery_fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	  -dict=libs/spanquery/fuzz/span_query.dict build/fuzz/corpus/spanquery libs/spanquery/fuzz/corpus
 
 # clang-format (Google base, 120 columns; .clang-format) over every C++ file in the repository.
 format: bootstrap
