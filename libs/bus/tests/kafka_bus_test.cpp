@@ -479,7 +479,10 @@ TEST_CASE("kafka bus: two consumers of one group share the partitions and togeth
   auto handler = [&](int who) {
     return [&, who](std::vector<osprey::bus::Delivery>& batch) {
       std::lock_guard<std::mutex> lock(mu);
-      for (const auto& d : batch) ++times_seen[d.payload];
+      // Warm-up messages may still arrive after the count starts: only the measured ones are counted.
+      for (const auto& d : batch) {
+        if (d.payload != "warm") ++times_seen[d.payload];
+      }
       seen_by[who] += static_cast<int>(batch.size());
       return absl::OkStatus();
     };

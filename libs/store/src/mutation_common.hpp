@@ -28,6 +28,10 @@ inline absl::Status ProjectNotFound(int64_t id) {
   return base::Permanent(absl::StatusCode::kNotFound, "project row " + std::to_string(id) + " not found");
 }
 
+inline absl::Status DefaultProjectUnrenamable() {
+  return base::Permanent(absl::StatusCode::kFailedPrecondition, "The default project cannot be renamed");
+}
+
 inline absl::Status DefaultProjectUndeletable() {
   return base::Permanent(absl::StatusCode::kFailedPrecondition, "The default project cannot be deleted");
 }

@@ -83,6 +83,24 @@ absl::Status PgUpdateProjectDescription(pqxx::work& tx, int64_t id, const std::o
   return absl::OkStatus();
 }
 
+absl::Status PgRenameProject(pqxx::work& tx, int64_t id, const std::string& name) {
+  if (name.empty()) return base::Permanent(absl::StatusCode::kInvalidArgument, "project name must not be empty");
+  if (name.find('\0') != std::string::npos) {
+    return base::Permanent(absl::StatusCode::kInvalidArgument, "project name must not contain NUL");
+  }
+  pqxx::result project = tx.exec_params("SELECT name FROM projects WHERE id = $1 FOR UPDATE", id);
+  if (project.empty()) return ProjectNotFound(id);
+  const std::string current = project[0][0].as<std::string>();
+  if (current == name) return absl::OkStatus();
+  if (current == "default") return DefaultProjectUnrenamable();
+  pqxx::result renamed = tx.exec_params(
+      "UPDATE projects SET name = $1, updated_at = $2 WHERE id = $3 "
+      "AND NOT EXISTS (SELECT 1 FROM projects WHERE name = $1) RETURNING 1",
+      name, static_cast<int64_t>(base::NowUnixNanos()), id);
+  if (renamed.empty()) return base::Permanent(absl::StatusCode::kAlreadyExists, "project \"" + name + "\" already exists");
+  return absl::OkStatus();
+}
+
 absl::Status PgDeleteProject(pqxx::work& tx, int64_t id) {
   pqxx::result project = tx.exec_params("SELECT name FROM projects WHERE id = $1", id);
   if (project.empty()) return ProjectNotFound(id);

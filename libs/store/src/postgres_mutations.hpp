@@ -20,6 +20,7 @@ namespace osprey::store::internal {
 
 absl::Status PgUpdateProjectDescription(pqxx::work& tx, int64_t id, const std::optional<std::string>& description);
 absl::Status PgDeleteProject(pqxx::work& tx, int64_t id);
+absl::Status PgRenameProject(pqxx::work& tx, int64_t id, const std::string& name);
 absl::StatusOr<std::vector<std::string>> PgStoredSpanIds(pqxx::work& tx, const std::vector<std::string>& span_ids);
 absl::Status PgDeleteSpan(pqxx::work& tx, const RowKey& span);
 absl::Status PgDeleteTrace(pqxx::work& tx, const RowKey& trace);

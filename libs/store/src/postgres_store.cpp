@@ -553,6 +553,9 @@ class PostgresStore final : public internal::SqlAnnotationStore<Store> {
   absl::Status DeleteProject(int64_t id) override {
     return Mutate<absl::Status>([&](pqxx::work& tx) { return internal::PgDeleteProject(tx, id); });
   }
+  absl::Status RenameProject(int64_t id, const std::string& name) override {
+    return Mutate<absl::Status>([&](pqxx::work& tx) { return internal::PgRenameProject(tx, id, name); });
+  }
   absl::StatusOr<std::vector<std::string>> StoredSpanIds(const std::vector<std::string>& span_ids) override {
     return Mutate<absl::StatusOr<std::vector<std::string>>>(
         [&](pqxx::work& tx) { return internal::PgStoredSpanIds(tx, span_ids); });

@@ -163,6 +163,29 @@ absl::Status SqliteUpdateProjectDescription(Connection& db, int64_t id, const st
       .status();
 }
 
+absl::Status SqliteRenameProject(Connection& db, int64_t id, const std::string& name) {
+  if (name.empty()) return base::Permanent(absl::StatusCode::kInvalidArgument, "project name must not be empty");
+  return InTransaction<bool>(
+             db,
+             [&]() -> absl::StatusOr<bool> {
+               OSPREY_ASSIGN_OR_RETURN(Bound find, Bound::Make(db, "SELECT name FROM projects WHERE id = ?", {id}));
+               OSPREY_ASSIGN_OR_RETURN(bool found, find->Step());
+               if (!found) return ProjectNotFound(id);
+               const std::string current = find->Text(0);
+               if (current == name) return true;
+               if (current == "default") return DefaultProjectUnrenamable();
+               OSPREY_ASSIGN_OR_RETURN(Bound taken, Bound::Make(db, "SELECT 1 FROM projects WHERE name = ?", {name}));
+               OSPREY_ASSIGN_OR_RETURN(bool exists, taken->Step());
+               if (exists) {
+                 return base::Permanent(absl::StatusCode::kAlreadyExists, "project \"" + name + "\" already exists");
+               }
+               OSPREY_RETURN_IF_ERROR(Exec(db, "UPDATE projects SET name = ?, updated_at = ? WHERE id = ?",
+                                           {Value(name), static_cast<int64_t>(base::NowUnixNanos()), id}));
+               return true;
+             })
+      .status();
+}
+
 absl::Status SqliteDeleteProject(Connection& db, int64_t id) {
   return InTransaction<bool>(
              db,

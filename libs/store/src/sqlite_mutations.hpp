@@ -19,6 +19,7 @@ namespace osprey::store::internal {
 absl::Status SqliteUpdateProjectDescription(sqlite::Connection& db, int64_t id,
                                             const std::optional<std::string>& description);
 absl::Status SqliteDeleteProject(sqlite::Connection& db, int64_t id);
+absl::Status SqliteRenameProject(sqlite::Connection& db, int64_t id, const std::string& name);
 absl::StatusOr<std::vector<std::string>> SqliteStoredSpanIds(sqlite::Connection& db,
                                                              const std::vector<std::string>& span_ids);
 absl::Status SqliteDeleteSpan(sqlite::Connection& db, const RowKey& span);

@@ -364,6 +364,9 @@ class SqliteStore final : public internal::SqlAnnotationStore<Store> {
   absl::Status DeleteProject(int64_t id) override {
     return WithWriter<absl::Status>([&](Connection& db) { return internal::SqliteDeleteProject(db, id); });
   }
+  absl::Status RenameProject(int64_t id, const std::string& name) override {
+    return WithWriter<absl::Status>([&](Connection& db) { return internal::SqliteRenameProject(db, id, name); });
+  }
   absl::StatusOr<std::vector<std::string>> StoredSpanIds(const std::vector<std::string>& span_ids) override {
     return WithWriter<absl::StatusOr<std::vector<std::string>>>(
         [&](Connection& db) { return internal::SqliteStoredSpanIds(db, span_ids); });

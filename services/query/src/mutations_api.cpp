@@ -417,6 +417,7 @@ class MutationsApi::Impl final {
 
   Reply CreateProject(const http::Request& request);
   Reply UpdateProject(const http::Request& request);
+  Reply PatchProject(const http::Request& request);
   Reply DeleteProject(const http::Request& request);
   Reply CreateSpans(const http::Request& request);
   Reply DeleteSpan(const http::Request& request);
@@ -449,6 +450,7 @@ void MutationsApi::Register(http::Router& router) {
   };
   add("POST", kProjectsRoute, &Impl::CreateProject);
   add("PUT", kProjectRoute, &Impl::UpdateProject);
+  add("PATCH", "/osprey/v1/projects/{project_identifier}", &Impl::PatchProject);
   add("DELETE", kProjectRoute, &Impl::DeleteProject);
   add("POST", kProjectSpansRoute, &Impl::CreateSpans);
   add("DELETE", kSpanRoute, &Impl::DeleteSpan);
@@ -510,6 +512,43 @@ Reply MutationsApi::Impl::UpdateProject(const http::Request& request) {
     if (st.code() == absl::StatusCode::kNotFound) {
       return TextRejection(404, "not_found", "Project with ID " + EncodeGlobalId(kProjectType, id) + " not found");
     }
+    if (!st.ok()) return StoreErrorRejection(st);
+  }
+  return ProjectReply(id);
+}
+
+// Osprey's own: rename and/or describe ({"name"?, "description"?}); Phoenix's PUT only describes.
+Reply MutationsApi::Impl::PatchProject(const http::Request& request) {
+  auto project = ResolveProjectIdentifier(store_, PathValue(request, "project_identifier"));
+  if (auto* r = std::get_if<Rejection>(&project)) return std::move(*r);
+  auto body = ParseObjectBody(request);
+  if (auto* r = std::get_if<Rejection>(&body)) return std::move(*r);
+  std::vector<BodyIssue> issues;
+  Fields f(*std::get<std::unique_ptr<rapidjson::Document>>(body), {}, issues);
+  std::optional<std::string> name = f.String("name", /*optional=*/true, /*min_length=*/1);
+  std::optional<std::string> description = f.String("description", /*optional=*/true);
+  if (!issues.empty()) return BodyValidationRejection(issues);
+
+  const int64_t id = std::get<store::ProjectRecord>(project).id;
+  if (name) {
+    absl::Status st = store_.RenameProject(id, *name);
+    switch (st.code()) {
+      case absl::StatusCode::kOk:
+        break;
+      case absl::StatusCode::kAlreadyExists:
+        return TextRejection(409, "conflict", "Project with name " + *name + " already exists");
+      case absl::StatusCode::kFailedPrecondition:
+        return TextRejection(403, "default_project", "The default project cannot be renamed");
+      case absl::StatusCode::kInvalidArgument:
+        return TextRejection(422, "invalid_project", std::string(st.message()));
+      case absl::StatusCode::kNotFound:
+        return TextRejection(404, "not_found", "Project with ID " + EncodeGlobalId(kProjectType, id) + " not found");
+      default:
+        return StoreErrorRejection(st);
+    }
+  }
+  if (description) {
+    absl::Status st = store_.UpdateProjectDescription(id, description);
     if (!st.ok()) return StoreErrorRejection(st);
   }
   return ProjectReply(id);

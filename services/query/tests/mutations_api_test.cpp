@@ -156,6 +156,22 @@ TEST_CASE("projects: create, update, delete as Phoenix answers them", "[mutation
         "Project with name nope not found");
   CHECK(server.Expect(422, "PUT", "/v1/projects/alpha", R"({"description":7})").status == 422);
 
+  // PATCH /osprey/v1/projects/{id} (Osprey's own): renames; the GlobalID stays; refusals change nothing.
+  Reply renamed = server.Expect(200, "PATCH", "/osprey/v1/projects/alpha", R"({"name":"beta"})");
+  CHECK(std::string(renamed.json["data"]["name"].GetString()) == "beta");
+  CHECK(std::string(renamed.json["data"]["id"].GetString()) == id);
+  server.Expect(404, "GET", "/v1/projects/alpha");
+  server.Expect(200, "POST", "/v1/projects", R"({"name":"gamma"})");
+  CHECK(server.Expect(409, "PATCH", "/osprey/v1/projects/beta", R"({"name":"gamma"})").body ==
+        "Project with name gamma already exists");
+  CHECK(server.Expect(403, "PATCH", "/osprey/v1/projects/default", R"({"name":"x"})").body ==
+        "The default project cannot be renamed");
+  CHECK(server.Expect(422, "PATCH", "/osprey/v1/projects/beta", R"({"name":""})").status == 422);
+  server.Expect(404, "PATCH", "/osprey/v1/projects/nope", R"({"name":"x"})");
+  server.Expect(200, "PATCH", "/osprey/v1/projects/" + id, R"({"name":"alpha","description":"third"})");
+  CHECK(std::string(server.Expect(200, "GET", "/v1/projects/alpha").json["data"]["description"].GetString()) ==
+        "third");
+
   // DELETE: default is forbidden; a project goes with its traces; then it is gone.
   CHECK(server.Expect(403, "DELETE", "/v1/projects/default").body == "The default project cannot be deleted");
   Seed(server, "alpha");

@@ -397,6 +397,19 @@ void MutationProjects(const HarnessFactory& factory) {
   CHECK(store->DeleteProject(ProjectId(*store, "default")).code() == absl::StatusCode::kFailedPrecondition);
   CHECK(store->DeleteProject(99999).code() == absl::StatusCode::kNotFound);
 
+  // Rename: the project keeps its id; taken names, "default" and empty names are refused.
+  REQUIRE(store->CreateProject("taken", std::nullopt).ok());
+  Ok(store->RenameProject(id, "renamed"));
+  CHECK((*store->GetProjectById(id))->name == "renamed");
+  CHECK(!(*store->GetProjectByName("gone-soon")).has_value());
+  CHECK(store->RenameProject(id, "taken").code() == absl::StatusCode::kAlreadyExists);
+  CHECK(store->RenameProject(ProjectId(*store, "default"), "x").code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(store->RenameProject(id, "").code() == absl::StatusCode::kInvalidArgument);
+  CHECK(store->RenameProject(99999, "y").code() == absl::StatusCode::kNotFound);
+  Ok(store->RenameProject(id, "renamed"));  // to its own name: no change
+  Ok(store->RenameProject(id, "gone-soon"));
+  CHECK((*store->GetProjectById(id))->name == "gone-soon");
+
   Put(*store, {
                   {.trace = 1, .span = 1, .start_s = 0, .end_s = 5, .project = "gone-soon", .session = "p"},
                   {.trace = 1, .span = 2, .parent = 1, .start_s = 1, .end_s = 2, .project = "gone-soon"},

@@ -44,6 +44,12 @@ class MutationStore {
   // has row id `id`.
   virtual absl::Status UpdateProjectDescription(int64_t id, const std::optional<std::string>& description) = 0;
 
+  // Renames a project (Osprey; Phoenix cannot). NOT_FOUND when absent; ALREADY_EXISTS when another
+  // project has the name; FAILED_PRECONDITION for "default" (spans without a project are stored there by
+  // name); INVALID_ARGUMENT for an empty name. Spans sent later under the old name create a new project
+  // with that name.
+  virtual absl::Status RenameProject(int64_t id, const std::string& name) = 0;
+
   // Deletes the project with its traces, spans, sessions and everything attached to them.
   // NOT_FOUND when absent; FAILED_PRECONDITION for the project named "default".
   virtual absl::Status DeleteProject(int64_t id) = 0;
