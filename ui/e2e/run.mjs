@@ -323,7 +323,7 @@ try {
     await shot("empty-state");
   });
 
-  await check("projects: create, describe and delete (Phoenix project routes)", async () => {
+  await check("projects: create, describe, rename and delete", async () => {
     if (!(await routeExists(server.base, "POST", "/v1/projects", {})))
       throw new Skip("POST/PUT/DELETE /v1/projects are not in this build yet");
     await page.goto(`${server.base}/?range=all`);
@@ -336,10 +336,17 @@ try {
     await row.filter({ hasText: "made by the e2e suite" }).waitFor();
     const rest = await (await fetch(`${server.base}/v1/projects/e2e-created`)).json();
     expect(rest.data.description === "made by the e2e suite", `REST: ${JSON.stringify(rest)}`);
+    page.once("dialog", (d) => d.accept("e2e-renamed"));
+    await row.getByRole("button", { name: "Rename" }).click();
+    const renamed = page.locator('tr[data-project="e2e-renamed"]');
+    await renamed.waitFor();
+    const after = await (await fetch(`${server.base}/v1/projects/e2e-renamed`)).json();
+    expect(after.data.id === rest.data.id, `rename kept the id: ${JSON.stringify(after)}`);
+    expect((await fetch(`${server.base}/v1/projects/e2e-created`)).status === 404, "old name still answers");
     page.once("dialog", (d) => d.accept());
-    await row.getByRole("button", { name: "Delete" }).click();
-    await row.waitFor({ state: "detached" });
-    expect((await fetch(`${server.base}/v1/projects/e2e-created`)).status === 404, "project still there");
+    await renamed.getByRole("button", { name: "Delete" }).click();
+    await renamed.waitFor({ state: "detached" });
+    expect((await fetch(`${server.base}/v1/projects/e2e-renamed`)).status === 404, "project still there");
   });
 
   await check("dark theme", async () => {

@@ -158,6 +158,8 @@ export const api = {
   updateProject: (id: string, description: string | null) =>
     request<unknown>("PUT", `/v1/projects/${enc(id)}`, { description }),
   deleteProject: (id: string) => request<unknown>("DELETE", `/v1/projects/${enc(id)}`),
+  // Osprey's own route: Phoenix cannot rename a project.
+  renameProject: (id: string, name: string) => request<unknown>("PATCH", `/osprey/v1/projects/${enc(id)}`, { name }),
 
   traces: (
     project: string,

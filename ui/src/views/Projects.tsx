@@ -93,6 +93,16 @@ export function ProjectsView() {
                 >
                   Describe
                 </button>
+                {p.name !== "default" && (
+                  <button
+                    onClick={() => {
+                      const next = window.prompt(`New name of “${p.name}”`, p.name);
+                      if (next !== null && next.trim() && next.trim() !== p.name) void act(() => api.renameProject(p.id, next.trim()));
+                    }}
+                  >
+                    Rename
+                  </button>
+                )}
                 <button
                   className="danger"
                   onClick={() => {
