@@ -21,25 +21,6 @@ constexpr const char* kSessionsRoute = "/v1/projects/{project_identifier}/sessio
 constexpr const char* kSessionRoute = "/v1/sessions/{session_identifier}";
 constexpr const char* kVersionRoute = "/arize_phoenix_version";
 
-// Store failures: retryable ones become 503 + Retry-After, the rest 500. The detail is logged,
-// never sent (it may name tables or paths).
-Rejection StoreFailure(const absl::Status& status) {
-  log::Warn("store read failed", {{"module", "query"}, {"error", std::string(status.message())}});
-  if (base::IsRetryable(status)) {
-    auto after = base::RetryAfter(status).value_or(std::chrono::milliseconds(1000));
-    auto seconds = std::max<int64_t>(1, (after.count() + 999) / 1000);
-    Rejection r = TextRejection(503, "store_unavailable", "Service Unavailable");
-    r.response.WithHeader("Retry-After", std::to_string(seconds));
-    return r;
-  }
-  return TextRejection(500, "store_error", "Internal Server Error");
-}
-
-std::string PathParam(const http::Request& request, const char* name) {
-  auto it = request.path_params.find(name);
-  return it == request.path_params.end() ? std::string() : it->second;
-}
-
 void WriteNextCursor(JsonWriter& w, std::string_view type, const std::optional<int64_t>& next) {
   w.Key("next_cursor");
   if (next) {
@@ -64,7 +45,7 @@ Parsed<http::Response> PageReply(const store::Page<T>& page, std::string_view ty
   w.Key("data");
   w.StartArray();
   for (const auto& item : page.items) {
-    if (absl::Status st = write_item(w, item); !st.ok()) return StoreFailure(st);
+    if (absl::Status st = write_item(w, item); !st.ok()) return StoreErrorRejection(st);
   }
   w.EndArray();
   WriteNextCursor(w, type, page.next_cursor);
@@ -75,18 +56,7 @@ Parsed<http::Response> PageReply(const store::Page<T>& page, std::string_view ty
 }  // namespace
 
 RestApi::RestApi(store::ProjectStore& projects, store::SpanReader& spans, metrics::Registry* metrics)
-    : projects_(projects), spans_(spans) {
-  if (metrics != nullptr) {
-    rejected_ =
-        &metrics->CounterFamily("osprey_query_rejected_requests_total",
-                                "REST requests answered with an error, by route and reason.", {"route", "reason"});
-    requests_ = &metrics->CounterFamily("osprey_query_requests_total", "REST requests served, by route and status.",
-                                        {"route", "code"});
-    latency_ =
-        &metrics->HistogramFamily("osprey_query_request_duration_seconds", "Time to answer a REST request, by route.",
-                                  metrics::LatencyBuckets(), {"route"});
-  }
-}
+    : projects_(projects), spans_(spans), metrics_(metrics) {}
 
 void RestApi::Register(http::Router& router) {
   router.Add("GET", kProjectsRoute, Instrument(kProjectsRoute, &RestApi::ListProjects));
@@ -99,37 +69,12 @@ void RestApi::Register(http::Router& router) {
 }
 
 http::Handler RestApi::Instrument(std::string route, Reply (RestApi::*handler)(const http::Request&)) {
-  return [this, route = std::move(route), handler](const http::Request& request) {
-    auto start = std::chrono::steady_clock::now();
-    Reply reply = (this->*handler)(request);
-    http::Response response;
-    if (auto* rejection = std::get_if<Rejection>(&reply)) {
-      if (rejected_ != nullptr) rejected_->With({route, rejection->reason}).Inc();
-      response = std::move(rejection->response);
-    } else {
-      response = std::get<http::Response>(std::move(reply));
-    }
-    if (requests_ != nullptr) requests_->With({route, std::to_string(response.status)}).Inc();
-    if (latency_ != nullptr) {
-      std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
-      latency_->With({route}).Observe(elapsed.count());
-    }
-    return response;
-  };
+  return metrics_.Wrap(std::move(route),
+                       [this, handler](const http::Request& request) { return (this->*handler)(request); });
 }
 
 Parsed<store::ProjectRecord> RestApi::ResolveProject(const http::Request& request) {
-  std::string identifier = PathParam(request, "project_identifier");
-  if (std::optional<int64_t> id = DecodeGlobalIdOfType(identifier, kProjectType)) {
-    auto project = projects_.GetProjectById(*id);
-    if (!project.ok()) return StoreFailure(project.status());
-    if (!project->has_value()) return TextRejection(404, "not_found", "Project with ID " + identifier + " not found");
-    return **project;
-  }
-  auto project = projects_.GetProjectByName(identifier);
-  if (!project.ok()) return StoreFailure(project.status());
-  if (!project->has_value()) return TextRejection(404, "not_found", "Project with name " + identifier + " not found");
-  return **project;
+  return ResolveProjectIdentifier(projects_, PathValue(request, "project_identifier"));
 }
 
 RestApi::Reply RestApi::ListProjects(const http::Request& request) {
@@ -145,7 +90,7 @@ RestApi::Reply RestApi::ListProjects(const http::Request& request) {
   query.name_contains = LastQueryValue(request, "name_contains");
 
   auto page = projects_.ListProjects(query);
-  if (!page.ok()) return StoreFailure(page.status());
+  if (!page.ok()) return StoreErrorRejection(page.status());
   return PageReply(*page, kProjectType, [](JsonWriter& w, const store::ProjectRecord& project) {
     WriteProject(w, project);
     return absl::OkStatus();
@@ -173,7 +118,7 @@ RestApi::Reply RestApi::ListSpans(const http::Request& request) {
   query.project_id = std::get<store::ProjectRecord>(project).id;
 
   auto page = spans_.ListSpans(query);
-  if (!page.ok()) return StoreFailure(page.status());
+  if (!page.ok()) return StoreErrorRejection(page.status());
   return PageReply(*page, kSpanType, [](JsonWriter& w, const store::SpanRecord& span) {
     WriteSpan(w, span);
     return absl::OkStatus();
@@ -212,13 +157,13 @@ RestApi::Reply RestApi::ListTraces(const http::Request& request) {
         continue;
       }
       auto session = spans_.GetSessionBySessionId(identifier);
-      if (!session.ok()) return StoreFailure(session.status());
+      if (!session.ok()) return StoreErrorRejection(session.status());
       if (session->has_value() && (*session)->project_id == project_id) query.session_rowids.push_back((*session)->id);
     }
   }
 
   auto page = spans_.ListTraces(query);
-  if (!page.ok()) return StoreFailure(page.status());
+  if (!page.ok()) return StoreErrorRejection(page.status());
 
   std::map<int64_t, std::vector<store::SpanRecord>> spans_by_trace;
   if (include_spans && !page->items.empty()) {
@@ -226,7 +171,7 @@ RestApi::Reply RestApi::ListTraces(const http::Request& request) {
     rowids.reserve(page->items.size());
     for (const auto& trace : page->items) rowids.push_back(trace.id);
     auto spans = spans_.SpansOfTraces(rowids);
-    if (!spans.ok()) return StoreFailure(spans.status());
+    if (!spans.ok()) return StoreErrorRejection(spans.status());
     for (auto& span : *spans) spans_by_trace[span.trace_rowid].push_back(std::move(span));
   }
 
@@ -258,7 +203,7 @@ RestApi::Reply RestApi::ListSessions(const http::Request& request) {
   query.order = order == "desc" ? store::Order::kDesc : store::Order::kAsc;
 
   auto page = spans_.ListSessions(query);
-  if (!page.ok()) return StoreFailure(page.status());
+  if (!page.ok()) return StoreErrorRejection(page.status());
   return PageReply(*page, kSessionType, [this](JsonWriter& w, const store::SessionRecord& session) {
     auto traces = spans_.TracesOfSession(session.id);
     if (!traces.ok()) return traces.status();
@@ -268,17 +213,17 @@ RestApi::Reply RestApi::ListSessions(const http::Request& request) {
 }
 
 RestApi::Reply RestApi::GetSession(const http::Request& request) {
-  std::string identifier = PathParam(request, "session_identifier");
+  std::string identifier = PathValue(request, "session_identifier");
   std::optional<int64_t> id = DecodeGlobalIdOfType(identifier, kSessionType);
   auto session = id ? spans_.GetSessionById(*id) : spans_.GetSessionBySessionId(identifier);
-  if (!session.ok()) return StoreFailure(session.status());
+  if (!session.ok()) return StoreErrorRejection(session.status());
   if (!session->has_value()) {
     return TextRejection(404, "not_found",
                          (id ? "Session with ID " : "Session with session_id ") + identifier + " not found");
   }
 
   auto traces = spans_.TracesOfSession((*session)->id);
-  if (!traces.ok()) return StoreFailure(traces.status());
+  if (!traces.ok()) return StoreErrorRejection(traces.status());
   rapidjson::StringBuffer buffer;
   JsonWriter w(buffer);
   w.StartObject();

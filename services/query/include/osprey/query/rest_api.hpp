@@ -53,9 +53,7 @@ class RestApi final {
 
   store::ProjectStore& projects_;
   store::SpanReader& spans_;
-  metrics::Family<metrics::Counter>* rejected_ = nullptr;
-  metrics::Family<metrics::Counter>* requests_ = nullptr;
-  metrics::Family<metrics::Histogram>* latency_ = nullptr;
+  RouteMetrics metrics_;
 };
 
 }  // namespace osprey::query
