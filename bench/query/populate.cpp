@@ -7,6 +7,7 @@
 //   osprey-query-populate --spans N (--sqlite PATH | --dsn DSN) [--project NAME] [--batch-size N]
 //                         [--end-ns T]
 // Prints one JSON line: spans, traces, seconds, spans_per_s, first/last trace start (ns).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
