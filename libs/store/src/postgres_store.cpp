@@ -1192,6 +1192,8 @@ absl::StatusOr<Page<SpanRecord>> PostgresStore::ListSpans(const SpanQuery& query
   if (!query.status_codes.empty()) q.Sql(" AND s.status_code = ANY(").Strs(query.status_codes).Sql(")");
   for (const AttributeFilter& filter : query.attributes) {
     if (filter.path.empty()) return Invalid("attribute filter with an empty key");
+    // Not LiftedModelNameFilter here: measured at 1M spans, the column comparison made Postgres's planner
+    // walk the id index (p99 743 ms) where the jsonb comparison uses the time window (181 ms).
     std::optional<std::string> value = JsonValue(filter.value);
     // Keys containing '"' match nothing, as in the SQLite store (whose JSON path syntax cannot
     // address them): the same filter gives the same answer on both backends.

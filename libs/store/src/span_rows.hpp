@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "osprey/model/v1/span.pb.h"
@@ -43,5 +45,17 @@ absl::StatusOr<SpanRow> ValidateSpan(const model::v1::Span* span, size_t index);
 std::optional<std::string> CheckJson(const std::string& text, char open, const char* what);
 
 std::string_view StatusName(model::v1::StatusCode code);
+
+// `attribute=llm.model_name:<non-empty string>` is answered from the lifted `llm_model_name` column,
+// which holds exactly the string attribute (ingest lifts it only when it is a string): the same rows as
+// the JSON comparison without parsing each span's attributes. Returns that string, else null.
+inline const std::string* LiftedModelNameFilter(const std::vector<std::string>& path,
+                                                const std::variant<bool, int64_t, double, std::string>& value) {
+  const std::string* text = std::get_if<std::string>(&value);
+  if (text == nullptr || text->empty() || path.size() != 2 || path[0] != "llm" || path[1] != "model_name") {
+    return nullptr;
+  }
+  return text;
+}
 
 }  // namespace osprey::store::internal

@@ -34,6 +34,7 @@ using sqlite::ResetGuard;
 using sqlite::Statement;
 
 using internal::kMaxTime;
+using internal::LiftedModelNameFilter;
 using internal::SpanRow;
 using internal::StatusName;
 using internal::ValidateSpan;
@@ -866,7 +867,10 @@ absl::Status SqliteStore::WriteLocked(Connection& db, const std::vector<SpanRow>
 
 absl::StatusOr<Page<SpanRecord>> SqliteStore::ListSpans(const SpanQuery& query) {
   OSPREY_RETURN_IF_ERROR(CheckLimit(query.limit));
-  Query q(std::string("SELECT ") + kSpanColumns + " WHERE s.project_id = ");
+  // With trace ids, `+` keeps the planner off the project index: without statistics (the store runs no
+  // ANALYZE) it walked every span of the project instead of the trace index (605 ms vs 1 ms at 1M spans).
+  Query q(std::string("SELECT ") + kSpanColumns +
+          (query.trace_ids.empty() ? " WHERE s.project_id = " : " WHERE +s.project_id = "));
   q.Arg(query.project_id);
   if (query.start_time_ns) q.Sql(" AND s.start_time >= ").Arg(*query.start_time_ns);
   if (query.end_time_ns) q.Sql(" AND s.start_time < ").Arg(*query.end_time_ns);
@@ -888,6 +892,10 @@ absl::StatusOr<Page<SpanRecord>> SqliteStore::ListSpans(const SpanQuery& query) 
   if (!query.status_codes.empty()) q.AndIn("s.status_code", query.status_codes);
   for (const AttributeFilter& filter : query.attributes) {
     if (filter.path.empty()) return Invalid("attribute filter with an empty key");
+    if (const std::string* model = LiftedModelNameFilter(filter.path, filter.value)) {
+      q.Sql(" AND s.llm_model_name = ").Arg(*model);
+      continue;
+    }
     std::optional<std::string> path = JsonPath(filter.path);
     if (!path) {  // a key SQLite cannot address matches no stored attribute
       q.Sql(" AND 0");

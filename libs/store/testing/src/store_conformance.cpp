@@ -102,6 +102,10 @@ class SpanBuilder {
     span_.mutable_cost()->set_details_json(R"({"model":"m"})");
     return *this;
   }
+  SpanBuilder& Model(std::string model) {
+    span_.set_llm_model_name(std::move(model));
+    return *this;
+  }
   SpanBuilder& Session(std::string session) {
     span_.set_session_id(std::move(session));
     return *this;
@@ -528,8 +532,14 @@ void ListSpansAttributeFilters(const HarnessFactory& factory) {
   auto harness = factory();
   auto store = OpenMigrated(*harness);
   Write(*store, {
-                    SpanBuilder(1, 1).Attributes(R"({"llm": {"model_name": "gpt-4o", "temp": 0.5}, "n": 12})"),
-                    SpanBuilder(1, 2).Attributes(R"({"llm": {"model_name": "claude"}, "n": 12.0, "flag": true})"),
+                    // As ingest writes them: a string llm.model_name is also lifted into its column.
+                    SpanBuilder(1, 1)
+                        .Attributes(R"({"llm": {"model_name": "gpt-4o", "temp": 0.5}, "n": 12})")
+                        .Model("gpt-4o"),
+                    SpanBuilder(1, 2)
+                        .Attributes(R"({"llm": {"model_name": "claude"}, "n": 12.0, "flag": true})")
+                        .Model("claude"),
+                    SpanBuilder(1, 5).Attributes(R"({"llm": {"model_name": 7}})"),  // not a string: not lifted
                     SpanBuilder(1, 3).Attributes(R"({"n": "12", "flag": false, "a\"b": 1, "x": 1, "back\\slash": 1})"),
                     SpanBuilder(1, 4).Attributes(R"({"flag": 1, "n": 13, "llm": {"temp": "0.5"}})"),
                 });
@@ -543,6 +553,8 @@ void ListSpansAttributeFilters(const HarnessFactory& factory) {
   using V = std::vector<uint64_t>;
   CHECK(match({"llm", "model_name"}, std::string("gpt-4o")) == V{1});
   CHECK(match({"llm", "model_name"}, std::string("GPT-4O")) == V{});
+  CHECK(match({"llm", "model_name"}, int64_t{7}) == V{5});
+  CHECK(match({"llm", "model_name"}, std::string("7")) == V{});
   // An int matches a stored int or a float of equal value, never a string or a bool.
   CHECK(match({"n"}, int64_t{12}) == V{1, 2});
   CHECK(match({"flag"}, int64_t{1}) == V{4});
@@ -576,7 +588,7 @@ void ListSpansAttributeFilters(const HarnessFactory& factory) {
   CHECK(match({"x", "*"}, int64_t{1}) == V{});
   CHECK(match({"x[0]"}, int64_t{1}) == V{});
   // The store and its data are intact afterwards.
-  CHECK(SpanNumbers(*store, base).size() == 4);
+  CHECK(SpanNumbers(*store, base).size() == 5);
 
   SpanQuery empty_key = base;
   empty_key.attributes.push_back({{}, int64_t{1}});
