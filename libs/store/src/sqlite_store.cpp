@@ -1092,11 +1092,9 @@ absl::StatusOr<ProjectRecord> SqliteStore::CreateProject(const std::string& name
 absl::Status ApplyPragmas(Connection& connection, const SqliteConfig& config, bool writer) {
   sqlite3_busy_timeout(connection.handle(), config.busy_timeout_ms);
   if (writer) {
-    // Applies only to a new, empty database (an existing one keeps its page size). 16 KiB pages keep a
-    // ~2 KB LLM span row on its leaf page instead of spilling into overflow pages, as it does at the 4 KiB
-    // default: store_write_bench measured 20.4-21.0k spans per CPU-second at 4 KiB, 24.8-28.4k at 16 KiB,
-    // and no further gain at 32 or 64 KiB (docs/benchmarks.md).
-    OSPREY_RETURN_IF_ERROR(connection.Exec("PRAGMA page_size = 16384"));
+    // The page size stays SQLite's 4 KiB: 16 KiB pages were faster per CPU-second in store_write_bench but
+    // doubled the end-to-end ack p99 in bench/embedded.sh (~195 vs ~101 ms at max rate, two A/B pairs;
+    // docs/benchmarks.md): each random index insert then writes a 16 KiB WAL frame.
     OSPREY_ASSIGN_OR_RETURN(std::string mode, connection.QueryPragma("journal_mode = WAL"));
     if (absl::AsciiStrToLower(mode) != "wal") {
       return base::Permanent(absl::StatusCode::kFailedPrecondition,
