@@ -38,6 +38,16 @@ std::string Param(const http::Request& request, const char* name) {
 void Str(JsonWriter& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
 void Key(JsonWriter& w, std::string_view k) { w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size())); }
 void Iso(JsonWriter& w, int64_t ns) { Str(w, base::FormatIsoTime(ns < 0 ? 0 : static_cast<uint64_t>(ns))); }
+// "token_count_prompt", "token_count_completion", "token_count_total" of a trace row or a span.
+void TokenCounts(JsonWriter& w, int64_t prompt, int64_t completion, int64_t total) {
+  Key(w, "token_count_prompt");
+  w.Int64(prompt);
+  Key(w, "token_count_completion");
+  w.Int64(completion);
+  Key(w, "token_count_total");
+  w.Int64(total);
+}
+
 // A cost in US dollars, null when unknown (or zero for a sum: nothing priced).
 void Cost(JsonWriter& w, std::optional<double> dollars) {
   if (dollars && *dollars > 0) {
@@ -93,12 +103,7 @@ void WriteTraceRow(JsonWriter& w, const store::TraceRecord& t, const store::Span
   w.Int64(t.span_count);
   Key(w, "error_count");
   w.Int64(t.error_count);
-  Key(w, "token_count_prompt");
-  w.Int64(t.token_count_prompt);
-  Key(w, "token_count_completion");
-  w.Int64(t.token_count_completion);
-  Key(w, "token_count_total");
-  w.Int64(t.token_count_total);
+  TokenCounts(w, t.token_count_prompt, t.token_count_completion, t.token_count_total);
   Key(w, "cost_total");
   Cost(w, t.cost_total);
   Key(w, "root_span_id");
@@ -420,12 +425,7 @@ http::Response UiApi::Span(const http::Request& request) {
   Str(w, s.status_code.empty() ? std::string("UNSET") : s.status_code);
   Key(w, "status_message");
   Str(w, s.status_message);
-  Key(w, "token_count_prompt");
-  w.Int64(s.llm_token_count_prompt);
-  Key(w, "token_count_completion");
-  w.Int64(s.llm_token_count_completion);
-  Key(w, "token_count_total");
-  w.Int64(s.llm_token_count_total);
+  TokenCounts(w, s.llm_token_count_prompt, s.llm_token_count_completion, s.llm_token_count_total);
   Key(w, "cost_prompt");
   Cost(w, s.cost_prompt);
   Key(w, "cost_completion");
