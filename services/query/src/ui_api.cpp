@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "osprey/base/status.hpp"
@@ -14,6 +17,7 @@
 #include "osprey/query/global_id.hpp"
 #include "osprey/query/ui_assets.hpp"
 #include "osprey/query/views.hpp"
+#include "osprey/spanquery/compiler.hpp"
 #include "osprey/store/ui_reads.hpp"
 #include "rapidjson/document.h"
 
@@ -137,6 +141,156 @@ absl::StatusOr<std::map<std::string, store::SpanRecord>> RootsOf(store::SpanRead
   return roots;
 }
 
+// A sortable column of the trace list: its key expression (the same text as the index definitions
+// of migrations 0001 and 0005, so the keyset walks an index) and whether the key is a float.
+struct TraceSortColumn {
+  const char* name;
+  const char* key;
+  bool real;
+};
+
+constexpr TraceSortColumn kTraceSorts[] = {
+    {"start_time", "t.start_time", false},
+    {"latency_ms", "(t.end_time - t.start_time)", false},
+    {"token_count_total", "t.token_count_total", false},
+    {"cost_total", "t.cost_total", true},
+};
+
+// SQL text whose placeholders are numbered after the `first` ones already taken (the span-query
+// condition's), in the reader's dialect: `?N` (SQLite) or `$N::type` (Postgres).
+class NumberedSql final {
+ public:
+  NumberedSql(store::Dialect dialect, store::SqlQuery head) : dialect_(dialect), query_(std::move(head)) {}
+  NumberedSql& Text(std::string_view fragment) {
+    query_.sql += fragment;
+    return *this;
+  }
+  NumberedSql& Value(store::SqlValue value, const char* pg_type) {
+    query_.params.push_back(std::move(value));
+    const std::string n = std::to_string(query_.params.size());
+    query_.sql += dialect_ == store::Dialect::kPostgres ? "$" + n + "::" + pg_type : "?" + n;
+    return *this;
+  }
+  NumberedSql& Int(int64_t value) { return Value(value, "bigint"); }
+  store::SqlQuery Take() { return std::move(query_); }
+
+ private:
+  store::Dialect dialect_;
+  store::SqlQuery query_;
+};
+
+int64_t IntOf(const store::SqlValue& v) {
+  return std::visit(
+      [](const auto& x) -> int64_t {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::string>) return std::strtoll(x.c_str(), nullptr, 10);
+        else if constexpr (std::is_same_v<T, std::monostate>) return 0;
+        else return static_cast<int64_t>(x);
+      },
+      v);
+}
+
+double RealOf(const store::SqlValue& v) {
+  if (const auto* d = std::get_if<double>(&v)) return *d;
+  if (const auto* s = std::get_if<std::string>(&v)) return std::strtod(s->c_str(), nullptr);
+  return static_cast<double>(IntOf(v));
+}
+
+std::string TextOf(const store::SqlValue& v) {
+  const auto* s = std::get_if<std::string>(&v);
+  return s != nullptr ? *s : std::string();
+}
+
+constexpr const char* kTraceRowColumns =
+    "SELECT t.id, t.project_id, t.trace_id, t.start_time, t.end_time, t.root_span_id, t.root_span_name, "
+    "t.span_count, t.error_count, t.token_count_prompt, t.token_count_completion, t.token_count_total, "
+    "t.session_rowid, t.cost_total FROM traces t";
+
+store::TraceRecord TraceOfRow(const std::vector<store::SqlValue>& row) {
+  store::TraceRecord t;
+  t.id = IntOf(row[0]);
+  t.project_id = IntOf(row[1]);
+  t.trace_id = TextOf(row[2]);
+  t.start_time_ns = IntOf(row[3]);
+  t.end_time_ns = IntOf(row[4]);
+  t.root_span_id = TextOf(row[5]);
+  t.root_span_name = TextOf(row[6]);
+  t.span_count = IntOf(row[7]);
+  t.error_count = IntOf(row[8]);
+  t.token_count_prompt = IntOf(row[9]);
+  t.token_count_completion = IntOf(row[10]);
+  t.token_count_total = IntOf(row[11]);
+  if (!std::holds_alternative<std::monostate>(row[12])) t.session_rowid = IntOf(row[12]);
+  t.cost_total = RealOf(row[13]);
+  return t;
+}
+
+struct TraceListing {
+  int64_t project_id = 0;
+  std::optional<int64_t> start_time_ns;  // on trace start time, inclusive
+  std::optional<int64_t> end_time_ns;    // exclusive
+  const TraceSortColumn* sort = &kTraceSorts[0];
+  bool descending = true;
+  std::optional<int64_t> cursor_id;  // Trace row id of the first item of the page
+  std::string filter;                // span query condition; empty: every trace
+  int limit = 100;
+};
+
+// Traces of one project in (sort key, id) order, keyset paged; with a filter, the traces having at
+// least one span that matches it. INVALID_ARGUMENT (a 422) for a filter the span query language
+// refuses or the database cannot evaluate, and for a cursor naming no trace of the project.
+absl::StatusOr<store::Page<store::TraceRecord>> ListTraceRows(store::SqlReader& db, const TraceListing& q) {
+  const store::Dialect dialect = db.dialect();
+  store::SqlQuery condition;
+  if (!q.filter.empty()) {
+    auto compiled = spanquery::CompileCondition(q.filter, dialect);
+    if (!compiled.ok()) return compiled.status();
+    condition = std::move(*compiled);
+  }
+  const std::string key = q.sort->key;
+  const char* key_type = q.sort->real ? "double precision" : "bigint";
+  std::optional<store::SqlValue> cursor_key;
+  if (q.cursor_id) {
+    NumberedSql lookup(dialect, {});
+    lookup.Text("SELECT " + key + " FROM traces t WHERE t.id = ").Int(*q.cursor_id);
+    lookup.Text(" AND t.project_id = ").Int(q.project_id);
+    OSPREY_ASSIGN_OR_RETURN(store::SqlRows found, db.RunReadQuery(lookup.Take()));
+    if (found.rows.empty()) {
+      return base::Permanent(absl::StatusCode::kInvalidArgument,
+                             "trace cursor " + std::to_string(*q.cursor_id) + " does not exist");
+    }
+    cursor_key = found.rows[0][0];
+  }
+
+  // The condition's SQL and parameters come first; the placeholders here are numbered after them.
+  std::string match = condition.sql;
+  condition.sql.clear();
+  NumberedSql sql(dialect, std::move(condition));
+  sql.Text(kTraceRowColumns).Text(" WHERE t.project_id = ").Int(q.project_id);
+  if (q.start_time_ns) sql.Text(" AND t.start_time >= ").Int(*q.start_time_ns);
+  if (q.end_time_ns) sql.Text(" AND t.start_time < ").Int(*q.end_time_ns);
+  if (!match.empty()) sql.Text(" AND EXISTS (SELECT 1 FROM spans s WHERE s.trace_rowid = t.id AND (" + match + "))");
+  if (cursor_key) {
+    sql.Text(" AND (" + key + ", t.id) " + (q.descending ? "<=" : ">=") + " (").Value(*cursor_key, key_type);
+    sql.Text(", ").Int(*q.cursor_id).Text(")");
+  }
+  const std::string direction = q.descending ? " DESC" : " ASC";
+  sql.Text(" ORDER BY " + key + direction + ", t.id" + direction + " LIMIT ").Int(static_cast<int64_t>(q.limit) + 1);
+  store::SqlQuery query = sql.Take();
+  query.max_rows = static_cast<int64_t>(q.limit) + 1;
+  OSPREY_ASSIGN_OR_RETURN(store::SqlRows rows, db.RunReadQuery(query));
+
+  store::Page<store::TraceRecord> page;
+  for (const auto& row : rows.rows) {
+    if (static_cast<int>(page.items.size()) == q.limit) {
+      page.next_cursor = IntOf(row[0]);
+      break;
+    }
+    page.items.push_back(TraceOfRow(row));
+  }
+  return page;
+}
+
 // Outline cursor "<start_ns>:<row id>".
 std::optional<store::OutlineCursor> ParseOutlineCursor(std::string_view text) {
   size_t colon = text.find(':');
@@ -250,16 +404,22 @@ http::Response UiApi::Traces(const http::Request& request) {
   const int64_t project_id = std::get<store::ProjectRecord>(project).id;
 
   std::vector<ValidationIssue> issues;
-  store::TraceQuery query;
+  TraceListing query;
   query.project_id = project_id;
   query.start_time_ns = ParseTimeParam(request, "start_time", issues);
   query.end_time_ns = ParseTimeParam(request, "end_time", issues);
-  std::string sort = ParseLiteralParam(request, "sort", {"start_time", "latency_ms"}, "start_time", issues);
+  std::vector<std::string> sorts;
+  for (const auto& column : kTraceSorts) sorts.emplace_back(column.name);
+  std::string sort = ParseLiteralParam(request, "sort", sorts, "start_time", issues);
   std::string order = ParseLiteralParam(request, "order", {"asc", "desc"}, "desc", issues);
   query.limit = ParseLimit(request, 100, 1000, issues);
   if (!issues.empty()) return Rejected(ValidationRejection(issues));
-  query.sort = sort == "latency_ms" ? store::TraceSort::kLatency : store::TraceSort::kStartTime;
-  query.order = order == "asc" ? store::Order::kAsc : store::Order::kDesc;
+  for (const auto& column : kTraceSorts) {
+    if (sort == column.name) query.sort = &column;
+  }
+  query.descending = order != "asc";
+  query.filter = LastQueryValue(request, "filter").value_or("");
+  if (query.filter.find_first_not_of(" \t\r\n") == std::string::npos) query.filter.clear();
   auto cursor = ParseCursor(request, kTraceType);
   if (auto* r = std::get_if<Rejection>(&cursor)) return Rejected(std::move(*r));
   query.cursor_id = std::get<std::optional<int64_t>>(cursor);
@@ -279,7 +439,7 @@ http::Response UiApi::Traces(const http::Request& request) {
     std::sort(page.items.begin(), page.items.end(),
               [](const auto& a, const auto& b) { return a.start_time_ns > b.start_time_ns; });
   } else {
-    auto listed = store_.ListTraces(query);
+    auto listed = ListTraceRows(store_, query);
     if (!listed.ok()) {
       if (listed.status().code() == absl::StatusCode::kInvalidArgument) {
         return http::Response::Text(422, std::string(listed.status().message()));

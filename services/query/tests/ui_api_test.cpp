@@ -11,6 +11,16 @@
 #include "osprey/store/sqlite_store.hpp"
 #include "rapidjson/document.h"
 
+#ifdef OSPREY_UI_TEST_POSTGRES
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "osprey/store/postgres_store.hpp"
+#endif
+
 using namespace osprey;
 
 namespace {
@@ -27,7 +37,8 @@ std::string Hex(int64_t value, size_t width) {
 }
 
 model::v1::Span MakeSpan(const std::string& project, int64_t trace, int64_t span, int64_t parent, int64_t start,
-                         int64_t end, const std::string& attributes = "{}", bool error = false, int64_t tokens = 0) {
+                         int64_t end, const std::string& attributes = "{}", bool error = false, int64_t tokens = 0,
+                         std::optional<double> cost = std::nullopt) {
   model::v1::Span s;
   s.set_project_name(project);
   s.set_trace_id(*base::HexDecode(Hex(trace, 32)));
@@ -43,6 +54,7 @@ model::v1::Span MakeSpan(const std::string& project, int64_t trace, int64_t span
   s.set_input_preview(parent ? "" : "question " + std::to_string(trace));
   s.set_llm_token_count_total(tokens);
   s.set_llm_token_count_prompt(tokens);
+  if (cost) s.mutable_cost()->set_total(*cost);
   return s;
 }
 
@@ -52,15 +64,67 @@ struct Reply {
   rapidjson::Document json;
 };
 
+#ifdef OSPREY_UI_TEST_POSTGRES
+// This binary runs every case on Postgres: one private cluster (deploy/postgres/start on a free
+// loopback port) for the process, a fresh database per Harness.
+class PostgresCluster final {
+ public:
+  static PostgresCluster& Get() {
+    static PostgresCluster cluster;
+    return cluster;
+  }
+  ~PostgresCluster() {
+    std::system((std::string(OSPREY_PG_DEPLOY_DIR) + "/stop '" + dir_ + "' >/dev/null 2>&1").c_str());
+    std::filesystem::remove_all(dir_);
+  }
+  std::string NewDatabaseDsn() {
+    const std::string name = "ui_api_t" + std::to_string(++databases_);
+    const std::string psql = "psql -q 'host=127.0.0.1 port=" + std::to_string(port_) +
+                             " user=postgres dbname=postgres' -c 'CREATE DATABASE " + name + "' >/dev/null";
+    REQUIRE(std::system(psql.c_str()) == 0);
+    return "host=127.0.0.1 port=" + std::to_string(port_) + " user=postgres dbname=" + name;
+  }
+
+ private:
+  PostgresCluster() {
+    char tmpl[] = "/tmp/osprey-ui-pg-XXXXXX";
+    REQUIRE(mkdtemp(tmpl) != nullptr);
+    dir_ = tmpl;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof(addr);
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), size) == 0);
+    REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size) == 0);
+    close(fd);
+    port_ = ntohs(addr.sin_port);
+    const std::string start =
+        std::string(OSPREY_PG_DEPLOY_DIR) + "/start '" + dir_ + "' " + std::to_string(port_) + " >/dev/null 2>&1";
+    REQUIRE(std::system(start.c_str()) == 0);
+  }
+  std::string dir_;
+  int port_ = 0;
+  int databases_ = 0;
+};
+#endif
+
 class Harness {
  public:
   Harness() {
     char tmpl[] = "/tmp/osprey-ui-api-test-XXXXXX";
     REQUIRE(mkdtemp(tmpl) != nullptr);
     dir_ = tmpl;
+#ifdef OSPREY_UI_TEST_POSTGRES
+    store::PostgresConfig config;
+    config.dsn = PostgresCluster::Get().NewDatabaseDsn();
+    config.pool_size = 2;
+    auto opened = store::OpenPostgresStore(config);
+#else
     store::SqliteConfig config;
     config.path = dir_ + "/osprey.db";
     auto opened = store::OpenSqliteStore(config);
+#endif
     REQUIRE(opened.ok());
     store_ = std::move(*opened);
     REQUIRE(store_->Migrate().ok());
@@ -230,4 +294,119 @@ TEST_CASE("one span with its nested attributes intact (message lists stay lists)
   CHECK(data["latency_ms"].GetDouble() == Approx(1000));
   CHECK(h.Get("/osprey/v1/projects/alpha/spans/" + Hex(9, 16)).status == 404);
   CHECK(h.Get("/osprey/v1/projects/beta/spans/" + Hex(8, 16)).status == 404);
+}
+
+namespace {
+
+// Every page of a trace listing from the first, following next_cursor; the trace ids in order.
+std::vector<std::string> AllPages(Harness& h, std::vector<std::pair<std::string, std::string>> query, int* pages) {
+  std::vector<std::string> ids;
+  std::string cursor;
+  *pages = 0;
+  do {
+    auto q = query;
+    if (!cursor.empty()) q.emplace_back("cursor", cursor);
+    Reply r = h.Get("/osprey/v1/projects/alpha/traces", q);
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    ++*pages;
+    for (const auto& t : r.json["data"].GetArray()) ids.emplace_back(t["trace_id"].GetString());
+    cursor = r.json["next_cursor"].IsNull() ? "" : r.json["next_cursor"].GetString();
+  } while (!cursor.empty());
+  return ids;
+}
+
+}  // namespace
+
+TEST_CASE("a filtered trace list holds every trace with a matching span, keyset paged, uncapped") {
+  Harness h;
+  // 420 traces a second apart; only the child span carries the model: gpt-4 on even traces.
+  std::vector<model::v1::Span> spans;
+  for (int i = 1; i <= 420; ++i) {
+    const int64_t start = kT0 + i * kSecond;
+    const std::string model = i % 2 == 0 ? "gpt-4" : "claude";
+    spans.push_back(MakeSpan("alpha", i, 2 * i, 0, start, start + (i % 7 + 1) * kMs));
+    spans.push_back(MakeSpan("alpha", i, 2 * i + 1, 2 * i, start, start + kMs,
+                             R"({"llm":{"model_name":")" + model + R"("}})"));
+  }
+  spans.push_back(MakeSpan("beta", 9999, 9999, 0, kT0, kT0 + kMs, R"({"llm":{"model_name":"gpt-4"}})"));
+  h.Write(spans);
+
+  int pages = 0;
+  std::vector<std::string> ids = AllPages(h, {{"filter", "llm.model_name == 'gpt-4'"}, {"limit", "50"}}, &pages);
+  CHECK(pages == 5);
+  REQUIRE(ids.size() == 210);  // past the old 200-trace cap, beta's trace not among them
+  for (size_t k = 0; k < ids.size(); ++k) CHECK(ids[k] == Hex(420 - 2 * static_cast<int64_t>(k), 32));
+
+  // The same filter in latency order, ascending: (latency, id) keyset across ties.
+  std::vector<std::string> by_latency =
+      AllPages(h, {{"filter", "llm.model_name == 'gpt-4'"}, {"sort", "latency_ms"}, {"order", "asc"}, {"limit", "40"}},
+               &pages);
+  CHECK(pages == 6);
+  CHECK(std::set<std::string>(by_latency.begin(), by_latency.end()).size() == 210);
+  Reply first = h.Get("/osprey/v1/projects/alpha/traces",
+                      {{"filter", "llm.model_name == 'gpt-4'"}, {"sort", "latency_ms"}, {"order", "asc"}, {"limit", "1"}});
+  REQUIRE(first.status == 200);
+  CHECK(first.json["data"][0]["latency_ms"].GetDouble() == Approx(1));
+
+  // A filter on the root's name combines with the window on trace start time.
+  Reply windowed = h.Get("/osprey/v1/projects/alpha/traces", {{"filter", "name == 'span-20' or name == 'span-800'"},
+                                                             {"start_time", "2025-01-02T03:04:30+00:00"}});
+  REQUIRE(windowed.status == 200);
+  REQUIRE(windowed.json["data"].Size() == 1);
+  CHECK(std::string(windowed.json["data"][0]["trace_id"].GetString()) == Hex(400, 32));
+
+  Reply none = h.Get("/osprey/v1/projects/alpha/traces", {{"filter", "llm.model_name == 'nothing'"}});
+  REQUIRE(none.status == 200);
+  CHECK(none.json["data"].Size() == 0);
+  CHECK(none.json["next_cursor"].IsNull());
+
+  Reply bad = h.Get("/osprey/v1/projects/alpha/traces", {{"filter", "name == "}});
+  CHECK(bad.status == 422);
+  CHECK_THAT(bad.body, Catch::Contains("column"));
+}
+
+TEST_CASE("traces sort by tokens and cost on the server, keyset paged, ties broken by id") {
+  Harness h;
+  // Trace i: tokens (i * 7) % 10 (ties), cost i / 100 dollars except every fifth trace (unpriced).
+  std::vector<model::v1::Span> spans;
+  for (int i = 1; i <= 30; ++i) {
+    const int64_t start = kT0 + i * kSecond;
+    std::optional<double> cost;
+    if (i % 5 != 0) cost = i / 100.0;
+    spans.push_back(MakeSpan("alpha", i, i, 0, start, start + kMs, "{}", false, (i * 7) % 10, cost));
+  }
+  h.Write(spans);
+
+  for (const char* order : {"desc", "asc"}) {
+    INFO(order);
+    int pages = 0;
+    std::vector<std::string> ids = AllPages(h, {{"sort", "token_count_total"}, {"order", order}, {"limit", "7"}}, &pages);
+    REQUIRE(ids.size() == 30);
+    CHECK(pages == 5);
+    std::vector<std::pair<int, int>> expected;  // (tokens, trace)
+    for (int i = 1; i <= 30; ++i) expected.emplace_back((i * 7) % 10, i);
+    std::sort(expected.begin(), expected.end());
+    if (std::string(order) == "desc") std::reverse(expected.begin(), expected.end());
+    for (size_t k = 0; k < ids.size(); ++k) CHECK(ids[k] == Hex(expected[k].second, 32));
+  }
+
+  int pages = 0;
+  std::vector<std::string> by_cost = AllPages(h, {{"sort", "cost_total"}, {"limit", "4"}}, &pages);
+  REQUIRE(by_cost.size() == 30);
+  CHECK(by_cost.front() == Hex(29, 32));  // $0.29, the most expensive
+  CHECK(by_cost[1] == Hex(28, 32));
+  CHECK(by_cost.back() == Hex(5, 32));  // unpriced traces last, newest of them first
+  Reply top = h.Get("/osprey/v1/projects/alpha/traces", {{"sort", "cost_total"}, {"limit", "1"}});
+  REQUIRE(top.status == 200);
+  CHECK(top.json["data"][0]["cost_total"].GetDouble() == Approx(0.29));
+
+  // Sorted and filtered at once: the root spans named span-1x, fewest tokens first.
+  std::vector<std::string> mixed = AllPages(
+      h, {{"sort", "token_count_total"}, {"order", "asc"}, {"limit", "3"}, {"filter", "'span-1' in name"}}, &pages);
+  CHECK(mixed.size() == 11);  // span-1, span-10 .. span-19
+  CHECK(mixed.front() == Hex(10, 32));  // 0 tokens
+
+  CHECK(h.Get("/osprey/v1/projects/alpha/traces", {{"sort", "name"}}).status == 422);
+  CHECK(h.Get("/osprey/v1/projects/alpha/traces", {{"cursor", "VHJhY2U6OTk5OTk="}}).status == 422);  // Trace:99999
 }
