@@ -25,6 +25,7 @@
 #include "osprey/base/time.hpp"
 #include "pg_migrations.hpp"
 #include "postgres_annotations.hpp"
+#include "prompt_sql.hpp"
 #include "postgres_mutations.hpp"
 #include "postgres_sql_reader.hpp"
 #include "span_rows.hpp"
@@ -524,7 +525,7 @@ class PostgresMigrationTarget final : public MigrationTarget {
 
 // ---------------------------------------------------------------- the store
 
-class PostgresStore final : public internal::SqlAnnotationStore<Store> {
+class PostgresStore final : public internal::SqlAnnotationStore<internal::SqlPromptStore<Store>> {
  public:
   PostgresStore(PostgresConfig config, std::vector<std::unique_ptr<pqxx::connection>> connections)
       : config_(std::move(config)), free_(std::move(connections)) {}
@@ -580,6 +581,9 @@ class PostgresStore final : public internal::SqlAnnotationStore<Store> {
  protected:
   absl::Status RunAnnotationRead(const AnnotationWork& work) override { return RunAnnotationWork(false, work); }
   absl::Status RunAnnotationWrite(const AnnotationWork& work) override { return RunAnnotationWork(true, work); }
+  // PromptStore: prompt_sql.cpp's statements, run like the annotations'.
+  absl::Status RunPromptRead(const PromptWork& work) override { return RunAnnotationWork(false, work); }
+  absl::Status RunPromptWrite(const PromptWork& work) override { return RunAnnotationWork(true, work); }
   Dialect dialect() const override { return Dialect::kPostgres; }
   absl::StatusOr<SqlRows> RunReadQuery(const SqlQuery& query) override {
     OSPREY_ASSIGN_OR_RETURN(Lease lease, Acquire());

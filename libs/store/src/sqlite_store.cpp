@@ -21,6 +21,7 @@
 #include "osprey/base/status.hpp"
 #include "osprey/base/time.hpp"
 #include "span_rows.hpp"
+#include "prompt_sql.hpp"
 #include "sqlite_annotations.hpp"
 #include "sqlite_db.hpp"
 #include "sqlite_mutations.hpp"
@@ -333,7 +334,7 @@ class SqliteMigrationTarget final : public MigrationTarget {
 
 // ---------------------------------------------------------------- the store
 
-class SqliteStore final : public internal::SqlAnnotationStore<Store> {
+class SqliteStore final : public internal::SqlAnnotationStore<internal::SqlPromptStore<Store>> {
  public:
   SqliteStore(std::unique_ptr<Connection> writer, std::vector<std::unique_ptr<Connection>> readers,
               std::unique_ptr<Connection> checkpointer)
@@ -393,6 +394,9 @@ class SqliteStore final : public internal::SqlAnnotationStore<Store> {
  protected:
   absl::Status RunAnnotationRead(const AnnotationWork& work) override;
   absl::Status RunAnnotationWrite(const AnnotationWork& work) override;
+  // PromptStore: prompt_sql.cpp's statements on the same connections as the annotations.
+  absl::Status RunPromptRead(const PromptWork& work) override { return RunAnnotationRead(work); }
+  absl::Status RunPromptWrite(const PromptWork& work) override { return RunAnnotationWrite(work); }
   Dialect dialect() const override { return Dialect::kSqlite; }
   absl::StatusOr<SqlRows> RunReadQuery(const SqlQuery& query) override {
     OSPREY_ASSIGN_OR_RETURN(Lease db, AcquireReader());

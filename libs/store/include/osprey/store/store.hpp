@@ -19,6 +19,7 @@
 #include "osprey/model/v1/span.pb.h"
 #include "osprey/store/annotations.hpp"
 #include "osprey/store/mutations.hpp"
+#include "osprey/store/prompts.hpp"
 #include "osprey/store/sql_reader.hpp"
 
 namespace osprey::store {
@@ -208,7 +209,7 @@ class ProjectStore {
 
 // A store: the sum of the interfaces above plus lifecycle. Implementations are `final`.
 class Store : public SpanWriter, public SpanReader, public ProjectStore, public SqlReader, public MutationStore,
-              public AnnotationStore {
+              public AnnotationStore, public PromptStore {
  public:
   // Applies pending versioned migrations (idempotent; serialized against concurrent callers).
   virtual absl::Status Migrate() = 0;

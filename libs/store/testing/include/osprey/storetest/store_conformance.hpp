@@ -14,6 +14,7 @@
 #include "osprey/store/store.hpp"
 #include "osprey/storetest/annotations_conformance.hpp"
 #include "osprey/storetest/mutations_conformance.hpp"
+#include "osprey/storetest/prompts_conformance.hpp"
 
 namespace osprey::storetest {
 
@@ -76,4 +77,5 @@ void ConcurrentWritersAndReaders(const HarnessFactory& factory);
   OSPREY_STORETEST_CASE(prefix, "data survives close and reopen", DurableAcrossReopen, factory)                       \
   OSPREY_STORETEST_CASE(prefix, "concurrent writers and readers", ConcurrentWritersAndReaders, factory) \
   OSPREY_STORE_MUTATION_TESTS(prefix, factory)                                                                       \
-  OSPREY_ANNOTATION_CONFORMANCE_TESTS(prefix, factory)
+  OSPREY_ANNOTATION_CONFORMANCE_TESTS(prefix, factory)                                                               \
+  OSPREY_PROMPT_CONFORMANCE_TESTS(prefix, factory)
