@@ -7,12 +7,19 @@
 // falls behind sends at once, and "latency from schedule" then includes the time the request waited
 // (coordinated-omission corrected). Bounded: --duration (at most 3600 s) and optional --max-requests.
 // Targets loopback addresses only.
+//
+// --protocol http sends the same requests as OTLP/HTTP (binary protobuf, POST /v1/traces, one keep-alive
+// HTTP/1.1 connection per thread). --retries N resends a request that failed with a retryable status
+// (gRPC UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, ABORTED; HTTP 429, 502, 503, 504) up to N
+// times with exponential backoff, as an OTLP exporter would. With --seed and --max-requests, thread i
+// sends requests i, i+N, i+2N, ... so two runs send the same spans whatever the server's speed.
 
 #include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -29,6 +36,7 @@
 #include <vector>
 
 #include "histogram.hpp"
+#include "osprey/http/client.hpp"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
 #include "trace_factory.hpp"
 
@@ -53,6 +61,10 @@ struct Options {
   int timeout_ms = 30000;
   uint64_t seed = 0;
   bool json = false;
+  std::string protocol = "grpc";  // grpc | http
+  std::string http_path = "/v1/traces";
+  size_t large_bytes_max = 0;
+  int retries = 0;
 };
 
 void Usage(FILE* out) {
@@ -60,7 +72,9 @@ void Usage(FILE* out) {
       "usage: osprey-loadgen [--target HOST:PORT] [--rate SPANS_PER_S] [--duration S] [--concurrency N]\n"
       "                      [--spans-per-request N] [--project NAME] [--large-every N] [--large-bytes B]\n"
       "                      [--max-requests N] [--timeout-ms MS] [--seed N] [--json]\n"
-      "  --target             OTLP gRPC endpoint, loopback only (default 127.0.0.1:4317)\n"
+      "                      [--protocol grpc|http] [--http-path /v1/traces] [--large-bytes-max B] [--retries N]\n"
+      "  --target             OTLP endpoint, loopback only (default 127.0.0.1:4317)\n"
+      "  --protocol           grpc (default) or http (OTLP/HTTP protobuf, POST --http-path)\n"
       "  --rate               spans per second, 0 = max (default 0)\n"
       "  --duration           seconds to send for, 0 < S <= 3600 (default 10)\n"
       "  --concurrency        sender threads, each with its own connection (default 4)\n"
@@ -68,6 +82,8 @@ void Usage(FILE* out) {
       "  --project            openinference.project.name (default loadgen)\n"
       "  --large-every        every N-th LLM span carries one extra large message (default 0 = never)\n"
       "  --large-bytes        size of that message (default 262144)\n"
+      "  --large-bytes-max    if larger, sizes are uniform in [--large-bytes, --large-bytes-max]\n"
+      "  --retries            resend a request failed with a retryable status up to N times (default 0)\n"
       "  --max-requests       stop after this many requests (default 0 = only the duration bounds it)\n"
       "  --json               print the report as one JSON object\n",
       out);
@@ -150,6 +166,14 @@ bool ParseArgs(int argc, char** argv, Options& o, std::string& error) {
         o.large_every = to_u64();
       else if (name == "large-bytes")
         o.large_bytes = to_u64();
+      else if (name == "large-bytes-max")
+        o.large_bytes_max = to_u64();
+      else if (name == "protocol")
+        o.protocol = value;
+      else if (name == "http-path")
+        o.http_path = value;
+      else if (name == "retries")
+        o.retries = static_cast<int>(to_u64());
       else if (name == "max-requests")
         o.max_requests = to_u64();
       else if (name == "timeout-ms")
@@ -173,8 +197,14 @@ bool ParseArgs(int argc, char** argv, Options& o, std::string& error) {
     error = "--concurrency must be in [1, 256]";
   else if (o.spans_per_request < 1 || o.spans_per_request > 100000)
     error = "--spans-per-request must be in [1, 100000]";
-  else if (o.large_bytes > (64u << 20))
-    error = "--large-bytes must be <= 64 MiB";
+  else if (o.large_bytes > (64u << 20) || o.large_bytes_max > (64u << 20))
+    error = "--large-bytes and --large-bytes-max must be <= 64 MiB";
+  else if (o.protocol != "grpc" && o.protocol != "http")
+    error = "--protocol must be grpc or http";
+  else if (o.http_path.empty() || o.http_path[0] != '/')
+    error = "--http-path must start with /";
+  else if (o.retries < 0 || o.retries > 100)
+    error = "--retries must be in [0, 100]";
   else if (o.timeout_ms < 1)
     error = "--timeout-ms must be >= 1";
   else if (o.project.empty())
@@ -185,6 +215,10 @@ bool ParseArgs(int argc, char** argv, Options& o, std::string& error) {
       error = "--target must be HOST:PORT, got " + o.target;
     else if (!IsLoopback(*host))
       error = "--target must be a loopback address (127.0.0.0/8, ::1, localhost), got " + *host;
+    else if (const std::string port = o.target.substr(o.target.rfind(':') + 1);
+             port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit) ||
+             std::stoul(port) == 0 || std::stoul(port) > 65535)
+      error = "--target port must be in 1..65535, got " + o.target;
   }
   return error.empty();
 }
@@ -199,6 +233,7 @@ struct ThreadStats {
   uint64_t bytes_sent = 0;
   uint64_t llm_spans = 0;
   uint64_t large_spans = 0;
+  uint64_t retries = 0;
   std::map<std::string, uint64_t> errors;  // status code name or partial-success message → count
   LatencyHistogram ack_us;                 // from the call to its reply
   LatencyHistogram schedule_us;            // from the scheduled send time to the reply (rate > 0 only)
@@ -257,22 +292,106 @@ uint64_t UnixNanos() {
           .count());
 }
 
+// The result of one Export attempt: ok, or an error name and whether an OTLP exporter would retry it.
+struct Attempt {
+  bool ok = false;
+  bool retryable = false;
+  std::string error;
+};
+
+// One connection to the server; Export is blocking. One per sender thread.
+class Exporter {
+ public:
+  virtual ~Exporter() = default;
+  virtual Attempt Export(const ExportTraceServiceRequest& request, ExportTraceServiceResponse* response) = 0;
+};
+
+class GrpcExporter final : public Exporter {
+ public:
+  explicit GrpcExporter(const Options& o) : o_(o), stub_(TraceService::NewStub(MakeChannel(o.target))) {}
+  Attempt Export(const ExportTraceServiceRequest& request, ExportTraceServiceResponse* response) override {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(o_.timeout_ms));
+    const grpc::Status status = stub_->Export(&context, request, response);
+    if (status.ok()) return {true, false, ""};
+    const auto code = status.error_code();
+    const bool retryable = code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::RESOURCE_EXHAUSTED ||
+                           code == grpc::StatusCode::DEADLINE_EXCEEDED || code == grpc::StatusCode::ABORTED;
+    return {false, retryable, CodeName(code)};
+  }
+
+ private:
+  const Options& o_;
+  std::unique_ptr<TraceService::Stub> stub_;
+};
+
+// OTLP/HTTP with binary protobuf bodies over one keep-alive HTTP/1.1 connection (reopened after an error).
+class HttpExporter final : public Exporter {
+ public:
+  explicit HttpExporter(const Options& o) : o_(o) {
+    const std::string host = HostOf(o.target).value_or("127.0.0.1");
+    host_ = host;
+    port_ = static_cast<uint16_t>(std::stoul(o.target.substr(o.target.rfind(':') + 1)));
+  }
+  Attempt Export(const ExportTraceServiceRequest& request, ExportTraceServiceResponse* response) override {
+    if (!connection_ || !connection_->open()) {
+      auto opened = http::ClientConnection::Open(host_, port_, std::chrono::milliseconds(o_.timeout_ms));
+      if (!opened.ok()) return {false, true, "CONNECT_FAILED"};
+      connection_ = std::move(*opened);
+    }
+    request.SerializeToString(&body_);
+    auto reply = connection_->Send("POST", o_.http_path, {{"Content-Type", "application/x-protobuf"}}, body_);
+    if (!reply.ok()) {
+      connection_.reset();
+      return {false, true, "HTTP_CONNECTION_ERROR"};
+    }
+    if (reply->status == 200) {
+      // An unparseable body is counted as a full success: the status is the acknowledgement.
+      response->Clear();
+      if (!reply->body.empty() && !response->ParseFromString(reply->body)) response->Clear();
+      return {true, false, ""};
+    }
+    const int code = reply->status;
+    return {false, code == 429 || code == 502 || code == 503 || code == 504, "HTTP_" + std::to_string(code)};
+  }
+
+ private:
+  const Options& o_;
+  std::string host_;
+  uint16_t port_ = 0;
+  std::unique_ptr<http::ClientConnection> connection_;
+  std::string body_;
+};
+
 void Sender(const Options& o, int index, Clock::time_point start, Clock::time_point end,
             std::atomic<uint64_t>& next_request, ThreadStats& stats) {
-  auto channel = MakeChannel(o.target);
-  auto stub = TraceService::NewStub(channel);
+  std::unique_ptr<Exporter> exporter;
+  if (o.protocol == "http")
+    exporter = std::make_unique<HttpExporter>(o);
+  else
+    exporter = std::make_unique<GrpcExporter>(o);
   TraceShape shape;
   shape.project = o.project;
   shape.large_every = o.large_every;
   shape.large_bytes = o.large_bytes;
+  shape.large_bytes_max = o.large_bytes_max;
   const uint64_t seed = o.seed != 0 ? o.seed + static_cast<uint64_t>(index)
                                     : std::random_device{}() ^ (static_cast<uint64_t>(index) << 32) ^ UnixNanos();
   TraceFactory factory(shape, seed);
   const double interval_s = o.rate > 0 ? static_cast<double>(o.spans_per_request) / o.rate : 0.0;
+  // Reproducible split: with a seed and a request budget each thread owns a fixed share of the requests.
+  const bool fixed_split = o.seed != 0 && o.max_requests != 0;
+  uint64_t own = static_cast<uint64_t>(index);
   ExportTraceServiceRequest request;
   ExportTraceServiceResponse response;
   while (true) {
-    const uint64_t n = next_request.fetch_add(1, std::memory_order_relaxed);
+    uint64_t n = 0;
+    if (fixed_split) {
+      n = own;
+      own += static_cast<uint64_t>(o.concurrency);
+    } else {
+      n = next_request.fetch_add(1, std::memory_order_relaxed);
+    }
     if (o.max_requests != 0 && n >= o.max_requests) break;
     Clock::time_point scheduled = Clock::now();
     if (interval_s > 0) {
@@ -284,15 +403,21 @@ void Sender(const Options& o, int index, Clock::time_point start, Clock::time_po
     }
     factory.Fill(o.spans_per_request, UnixNanos(), &request);
     std::this_thread::sleep_until(scheduled);
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(o.timeout_ms));
     const size_t spans = static_cast<size_t>(request.resource_spans(0).scope_spans(0).spans_size());
     stats.bytes_sent += request.ByteSizeLong();
     stats.spans_sent += spans;
     const auto t0 = Clock::now();
-    const grpc::Status status = stub->Export(&context, request, &response);
+    Attempt attempt = exporter->Export(request, &response);
+    auto backoff = std::chrono::milliseconds(100);
+    for (int retry = 0; !attempt.ok && attempt.retryable && retry < o.retries; ++retry) {
+      ++stats.retries;
+      ++stats.errors["retried: " + attempt.error];
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(2));
+      attempt = exporter->Export(request, &response);
+    }
     const auto t1 = Clock::now();
-    if (status.ok()) {
+    if (attempt.ok) {
       ++stats.requests_ok;
       const auto rejected = static_cast<uint64_t>(std::max<int64_t>(0, response.partial_success().rejected_spans()));
       stats.spans_rejected += rejected;
@@ -307,7 +432,7 @@ void Sender(const Options& o, int index, Clock::time_point start, Clock::time_po
     } else {
       ++stats.requests_failed;
       stats.spans_failed += spans;
-      ++stats.errors[CodeName(status.error_code())];
+      ++stats.errors[attempt.error];
     }
   }
   stats.llm_spans = factory.llm_spans();
@@ -348,7 +473,7 @@ void Report(const Options& o, const ThreadStats& total, double elapsed_s) {
   if (o.json) {
     std::printf(
         "{\"target\":\"%s\",\"project\":\"%s\",\"rate\":%.0f,\"duration_s\":%.3f,\"elapsed_s\":%.3f,"
-        "\"concurrency\":%d,\"spans_per_request\":%zu,"
+        "\"protocol\":\"%s\",\"retries\":%" PRIu64 ",\"concurrency\":%d,\"spans_per_request\":%zu,"
         "\"requests\":{\"ok\":%" PRIu64 ",\"failed\":%" PRIu64
         "},"
         "\"spans\":{\"sent\":%" PRIu64 ",\"acked\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"failed\":%" PRIu64
@@ -359,7 +484,8 @@ void Report(const Options& o, const ThreadStats& total, double elapsed_s) {
         "\"ack_latency_ms\":{\"count\":%" PRIu64
         ",\"mean\":%.3f,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,"
         "\"p999\":%.3f,\"max\":%.3f}",
-        JsonEscape(o.target).c_str(), JsonEscape(o.project).c_str(), o.rate, o.duration_s, elapsed_s, o.concurrency,
+        JsonEscape(o.target).c_str(), JsonEscape(o.project).c_str(), o.rate, o.duration_s, elapsed_s,
+        o.protocol.c_str(), total.retries, o.concurrency,
         o.spans_per_request, total.requests_ok, total.requests_failed, total.spans_sent, total.spans_acked,
         total.spans_rejected, total.spans_failed, total.llm_spans, total.large_spans, total.bytes_sent, spans_per_s,
         h.count(), h.Mean() / 1000.0, Ms(h.Percentile(50)), Ms(h.Percentile(90)), Ms(h.Percentile(99)),
@@ -382,8 +508,9 @@ void Report(const Options& o, const ThreadStats& total, double elapsed_s) {
               o.target.c_str(), o.project.c_str(),
               o.rate > 0 ? (std::to_string(static_cast<uint64_t>(o.rate)) + " spans/s").c_str() : "max", o.duration_s,
               o.concurrency, o.spans_per_request);
-  std::printf("requests: %" PRIu64 " ok, %" PRIu64 " failed; %.1f MiB sent in %.2f s\n", total.requests_ok,
-              total.requests_failed, static_cast<double>(total.bytes_sent) / (1 << 20), elapsed_s);
+  std::printf("requests: %" PRIu64 " ok, %" PRIu64 " failed, %" PRIu64 " retries (%s); %.1f MiB sent in %.2f s\n",
+              total.requests_ok, total.requests_failed, total.retries, o.protocol.c_str(),
+              static_cast<double>(total.bytes_sent) / (1 << 20), elapsed_s);
   std::printf("spans:    %" PRIu64 " sent, %" PRIu64 " acked, %" PRIu64 " rejected, %" PRIu64 " failed (%" PRIu64
               " LLM, %" PRIu64 " large)\n",
               total.spans_sent, total.spans_acked, total.spans_rejected, total.spans_failed, total.llm_spans,
@@ -408,7 +535,7 @@ int Main(int argc, char** argv) {
     Usage(stderr);
     return 2;
   }
-  {
+  if (o.protocol == "grpc") {
     auto probe = MakeChannel(o.target);
     if (!probe->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
       std::fprintf(stderr, "osprey-loadgen: cannot connect to %s within 10 s\n", o.target.c_str());
@@ -437,6 +564,7 @@ int Main(int argc, char** argv) {
     total.bytes_sent += s.bytes_sent;
     total.llm_spans += s.llm_spans;
     total.large_spans += s.large_spans;
+    total.retries += s.retries;
     for (const auto& [k, v] : s.errors) total.errors[k] += v;
     total.ack_us.Merge(s.ack_us);
     total.schedule_us.Merge(s.schedule_us);

@@ -151,7 +151,9 @@ void TraceFactory::Fill(size_t spans, uint64_t now_unix_nanos,
         if (shape_.large_every > 0 && llm_spans_ % shape_.large_every == 0) {
           ++large_spans_;
           AddString(span, "llm.input_messages.2.message.role", "user");
-          AddString(span, "llm.input_messages.2.message.content", Text(shape_.large_bytes));
+          size_t bytes = shape_.large_bytes;
+          if (shape_.large_bytes_max > shape_.large_bytes) bytes += rng_() % (shape_.large_bytes_max - bytes + 1);
+          AddString(span, "llm.input_messages.2.message.content", Text(bytes));
         }
         span->mutable_status()->set_code(opentelemetry::proto::trace::v1::Status::STATUS_CODE_OK);
       }

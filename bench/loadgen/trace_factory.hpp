@@ -19,8 +19,12 @@ namespace osprey::bench {
 struct TraceShape {
   std::string project = "loadgen";
   // Every `large_every`-th LLM span gets one extra message of `large_bytes` bytes; 0 disables.
+  // LLM spans are 2 of every 5 spans on average, so large_every = 20 makes 1 span in 50 large.
   uint64_t large_every = 0;
   size_t large_bytes = 256 * 1024;
+  // When greater than `large_bytes`, each large message's size is drawn uniformly from
+  // [large_bytes, large_bytes_max] instead.
+  size_t large_bytes_max = 0;
 };
 
 class TraceFactory final {

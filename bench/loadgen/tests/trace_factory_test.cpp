@@ -91,3 +91,33 @@ TEST_CASE("LLM spans carry about 1.7 KB of attributes; every N-th one is large")
   CHECK(factory.llm_spans() == small_llm + large_llm);
   CHECK(large_llm == factory.llm_spans() / 4);
 }
+
+TEST_CASE("large messages vary in size within [large_bytes, large_bytes_max]; 1 span in ~50 with large_every 20") {
+  TraceShape shape;
+  shape.large_every = 20;
+  shape.large_bytes = 100 * 1024;
+  shape.large_bytes_max = 1024 * 1024;
+  TraceFactory factory(shape, 11);
+  ExportTraceServiceRequest request;
+  size_t spans = 0;
+  size_t large = 0;
+  std::set<size_t> sizes;
+  for (int i = 0; i < 40; ++i) {
+    factory.Fill(250, kNow, &request);
+    for (const auto& span : request.resource_spans(0).scope_spans(0).spans()) {
+      ++spans;
+      for (const auto& kv : span.attributes()) {
+        if (kv.key() != "llm.input_messages.2.message.content") continue;
+        ++large;
+        const size_t bytes = kv.value().string_value().size();
+        CHECK(bytes >= shape.large_bytes);
+        CHECK(bytes <= shape.large_bytes_max);
+        sizes.insert(bytes);
+      }
+    }
+  }
+  CHECK(large == factory.large_spans());
+  CHECK(sizes.size() > large / 2);               // not one fixed size
+  CHECK(large * 50 > spans * 8 / 10);            // about 1 in 50 spans (±20 %)
+  CHECK(large * 50 < spans * 12 / 10);
+}

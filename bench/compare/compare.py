@@ -1,0 +1,946 @@
+#!/usr/bin/env python3
+"""Osprey side by side with Arize Phoenix and a raw Postgres COPY, on this machine, in one run (issue #6).
+
+Runs each system alone, one after the other, on 127.0.0.1 ports it picks:
+  osprey-embedded     `osprey` all-in-one, SQLite, in-process bus
+  osprey-distributed  deploy/local/start: Kafka, Postgres, osprey-writer, osprey-ingest, osprey-query
+  phoenix-sqlite      `phoenix serve` (the pinned arize-phoenix) with its default SQLite
+  phoenix-postgres    the same with PHOENIX_SQL_DATABASE_URL on a private Postgres from deploy/postgres
+and sends each the same OTLP load from bench/loadgen (osprey-loadgen):
+  a-grpc, a-http      (a) OpenInference LLM traces, ~1.7 KB spans, 5-10 spans/trace, max rate, 8 connections
+  b-large             (b) the same with 1 span in 50 carrying a 100 KB-1 MB message, max rate
+  c-<rate>            (c) 20 connections at a fixed offered rate (open loop), several rates
+  query               a reproducible data set (fixed seed, fixed request split, retries) for the query side
+After each phase it waits (bounded) until the system stops adding spans, then walks the system's REST API
+(GET /v1/projects/{p}/spans, every page) and compares what it lists with what the generator saw
+acknowledged. Then it times the read queries on the query data set and, for osprey-distributed, a raw
+server-side COPY of the a-grpc rows into a copy of Osprey's spans table.
+
+Writes results.json and a PNG plot into --out, prints a table, and (--doc) rewrites the section between
+the markers in docs/benchmarks.md. Invoked by bench/run-all (full) and `make bench` (--profile short).
+"""
+import argparse
+import datetime
+import hashlib
+import http.client
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench" / "query"))
+from measure import percentile  # noqa: E402  (bench/query/measure.py)
+
+PG_BIN = Path(os.environ.get("OSPREY_PG_BIN", "/usr/lib/postgresql/15/bin"))
+BEGIN_MARK = "<!-- bench:results:begin (written by bench/compare/compare.py; edits inside are overwritten) -->"
+END_MARK = "<!-- bench:results:end -->"
+
+PROFILES = {
+    # make bench: < 10 minutes on the 2-core machine. Phoenix stores ~50-500 spans/s here, so a phase's settle
+    # wait is short and the backlog is recounted at the end of the system's run (final_settle).
+    "short": dict(seconds=3, rates=[500, 4000], rate_seconds=3, query_spans=2_000, query_repetitions=50,
+                  query_seconds=4, settle_timeout=10, stall_seconds=5, query_settle_timeout=120, final_settle=30),
+    # bench/run-all: longer phases, more offered rates, 100k query spans per system (Phoenix takes minutes).
+    "full": dict(seconds=30, rates=[250, 500, 1000, 2000, 4000, 8000, 12000], rate_seconds=20,
+                 query_spans=100_000, query_repetitions=200, query_seconds=20, settle_timeout=120,
+                 stall_seconds=20, query_settle_timeout=3600, final_settle=600),
+}
+
+SYSTEMS = ["osprey-embedded", "osprey-distributed", "phoenix-sqlite", "phoenix-postgres"]
+
+
+def log(msg):
+    print(f"[compare {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def loadavg():
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+# ---------------------------------------------------------------------------------------------- memory
+
+def children_of():
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        out.setdefault(ppid, []).append(int(entry.name))
+    return out
+
+
+def process_tree(pid):
+    kids = children_of()
+    tree, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        tree.append(p)
+        todo.extend(kids.get(p, []))
+    return tree
+
+
+def memory_kib(pid):
+    """VmRSS of a process; for a process with children (Postgres, a JVM wrapper) the sum of PSS over its tree,
+    so shared memory (Postgres' shared buffers) is counted once."""
+    tree = process_tree(pid)
+    if len(tree) == 1:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        except OSError:
+            return 0
+        return 0
+    total = 0
+    for p in tree:
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+                    break
+        except OSError:
+            pass
+    return total
+
+
+class MemorySampler:
+    """Samples every component's memory every 0.5 s in a thread; keeps the maximum per component."""
+
+    def __init__(self, components):
+        self.components = components
+        self.peak = {name: 0 for name in components}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while True:
+            for name, pid in self.components.items():
+                if pid:
+                    self.peak[name] = max(self.peak[name], memory_kib(pid))
+            if self._stop.wait(0.5):
+                return
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def mib(self):
+        return {name: round(kib / 1024) for name, kib in self.peak.items()}
+
+
+# ---------------------------------------------------------------------------------------------- HTTP
+
+class Rest:
+    """One keep-alive HTTP/1.1 connection to 127.0.0.1:port, reopened after an error."""
+
+    def __init__(self, port, timeout=300):
+        self.port, self.timeout, self.conn = port, timeout, None
+
+    def request(self, method, path, body=None, headers=None):
+        for attempt in range(2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+            try:
+                self.conn.request(method, path, body=body, headers=headers or {})
+                response = self.conn.getresponse()
+                return response.status, response.read()
+            except (http.client.HTTPException, OSError):
+                self.conn.close()
+                self.conn = None
+                if attempt == 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def json(self, method, path, body=None):
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        status, data = self.request(method, path, None if body is None else json.dumps(body), headers)
+        return status, (json.loads(data) if data and data[:1] in (b"{", b"[") else None)
+
+
+def wait_http(port, path, timeout_s, alive=lambda: True):
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if not alive():
+            return False
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", path)
+            if conn.getresponse().status == 200:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def walk_spans(port, project):
+    """Every span GET /v1/projects/{project}/spans lists, page by page: (listed, distinct span ids, trace ids)."""
+    rest = Rest(port)
+    base = f"/v1/projects/{urllib.parse.quote(project, safe='')}/spans"
+    cursor, listed, ids, traces = None, 0, set(), set()
+    while True:
+        query = {"limit": 1000}
+        if cursor:
+            query["cursor"] = cursor
+        status, page = rest.json("GET", base + "?" + urllib.parse.urlencode(query))
+        if status == 404 and cursor is None:
+            break
+        if status != 200:
+            raise RuntimeError(f"GET {base} -> {status}")
+        listed += len(page["data"])
+        for span in page["data"]:
+            ids.add(span["context"]["span_id"])
+            traces.add(span["context"]["trace_id"])
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    return listed, ids, traces
+
+
+# ---------------------------------------------------------------------------------------------- systems
+
+def run_as_postgres(args, **kw):
+    if os.getuid() == 0:
+        args = ["runuser", "-u", "postgres", "--"] + args
+    return subprocess.run(args, cwd="/", check=True, capture_output=True, text=True, **kw)
+
+
+def psql(port, sql, db="osprey"):
+    out = run_as_postgres([str(PG_BIN / "psql"), "--host=127.0.0.1", f"--port={port}", "--username=postgres",
+                           f"--dbname={db}", "--no-psqlrc", "--tuples-only", "--no-align", "--quiet",
+                           "--set=ON_ERROR_STOP=1", "--command=" + sql])
+    return out.stdout.strip()
+
+
+def postmaster_pid(pg_dir):
+    try:
+        return int((Path(pg_dir) / "data" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def stop_process(proc, grace_s=20):
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+class System:
+    name = ""
+    peer = ""  # the system it is compared with
+    grpc_port = http_port = rest_port = 0
+    http_path = "/v1/traces"
+
+    def components(self):
+        return {}
+
+    def stored(self, project):
+        """A cheap count of the spans the system has stored for `project` (used to wait for it to settle)."""
+        return len(walk_spans(self.rest_port, project)[1])
+
+    def totals(self, rest):
+        """One request for the project's totals (trace count, token counts): returns (status, ok)."""
+        raise NotImplementedError
+
+    def versions(self):
+        return {}
+
+
+class OspreyEmbedded(System):
+    name, peer = "osprey-embedded", "phoenix-sqlite"
+
+    def __init__(self, build, state):
+        self.build, self.state, self.proc = build, state / "osprey-embedded", None
+
+    def start(self):
+        self.state.mkdir(parents=True)
+        config = self.state / "config.yaml"
+        config.write_text(f"""data_dir: {self.state}/data
+log: {{level: warn}}
+ingest: {{grpc_listen: "127.0.0.1:0", http_listen: "127.0.0.1:0", max_request_bytes: 67108864, inflight_bytes: 268435456}}
+query: {{listen: "127.0.0.1:0"}}
+writer: {{admin_listen: "127.0.0.1:0"}}
+store: {{kind: sqlite, sqlite: {{synchronous: normal}}}}
+bus: {{kind: inprocess}}
+""")
+        ports = self.state / "ports.json"
+        self.proc = subprocess.Popen(
+            [str(self.build / "apps/osprey/osprey"), "--target=all", f"--config={config}",
+             f"--data-dir={self.state}/data", f"--ports-file={ports}"],
+            stdout=open(self.state / "osprey.log", "w"), stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while not ports.exists():
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("osprey did not start: " + (self.state / "osprey.log").read_text()[-2000:])
+            time.sleep(0.1)
+        p = json.loads(ports.read_text())
+        self.grpc_port, self.http_port, self.rest_port = p["ingest_grpc"], p["ingest_http"], p["query_http"]
+        if not wait_http(self.rest_port, "/readyz", 60, lambda: self.proc.poll() is None):
+            raise RuntimeError("osprey not ready")
+
+    def stop(self):
+        stop_process(self.proc)
+
+    def components(self):
+        return {"osprey": self.proc.pid}
+
+    def stored(self, project):
+        with sqlite3.connect(f"file:{self.state}/data/osprey.db?mode=ro", uri=True, timeout=30) as db:
+            return db.execute("SELECT count(*) FROM spans s JOIN projects p ON p.id = s.project_id WHERE p.name = ?",
+                              (project,)).fetchone()[0]
+
+    def totals(self, rest):
+        status, body = rest.json("GET", "/osprey/v1/project_summaries")
+        return status, status == 200 and any(p["name"] == "bench-query" and p["trace_count"] > 0 for p in body["data"])
+
+
+class OspreyDistributed(OspreyEmbedded):
+    name, peer = "osprey-distributed", "phoenix-postgres"
+
+    def __init__(self, build, state):
+        self.build, self.state = build, state / "osprey-distributed"
+        self.env = None
+
+    def start(self):
+        self.state.mkdir(parents=True)
+        os.chmod(self.state, 0o755)
+        self.grpc_port, self.http_port, self.rest_port = free_port(), free_port(), free_port()
+        self.pg_port = free_port()
+        self.env = dict(os.environ, OSPREY_BUILD_DIR=str(self.build), OSPREY_LOCAL_GRPC_PORT=str(self.grpc_port),
+                        OSPREY_LOCAL_HTTP_PORT=str(self.http_port), OSPREY_LOCAL_QUERY_PORT=str(self.rest_port),
+                        OSPREY_LOCAL_KAFKA_PORT=str(free_port()), OSPREY_LOCAL_PG_PORT=str(self.pg_port))
+        subprocess.run([str(ROOT / "deploy/local/start"), str(self.state)], env=self.env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=open(self.state.parent / "osprey-distributed.start.log", "w"))
+        if not wait_http(self.rest_port, "/readyz", 60):
+            raise RuntimeError("osprey-query not ready")
+
+    def stop(self):
+        subprocess.run([str(ROOT / "deploy/local/stop"), str(self.state)], env=self.env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def components(self):
+        pid = lambda f: int((self.state / f).read_text().strip()) if (self.state / f).exists() else 0  # noqa: E731
+        return {"ingest": pid("ingest.pid"), "writer": pid("writer.pid"), "query": pid("query.pid"),
+                "kafka": pid("kafka/kafka.pid"), "postgres": postmaster_pid(self.state / "postgres")}
+
+    def stored(self, project):
+        return int(psql(self.pg_port, "SELECT count(*) FROM spans s JOIN projects p ON p.id = s.project_id "
+                                      f"WHERE p.name = '{project}'"))
+
+    def raw_copy(self, project):
+        """Server-side COPY of `project`'s span rows (exported to a binary file) into a same-shape table."""
+        dump = self.state / "postgres" / "spans.copy"
+        psql(self.pg_port, "COPY (SELECT s.* FROM spans s JOIN projects p ON p.id = s.project_id "
+                           f"WHERE p.name = '{project}') TO '{dump}' (FORMAT binary)")
+        psql(self.pg_port, "CREATE TABLE spans_rawcopy (LIKE spans INCLUDING ALL)")
+        t0 = time.time()
+        psql(self.pg_port, f"COPY spans_rawcopy FROM '{dump}' (FORMAT binary)")
+        seconds = time.time() - t0
+        rows = int(psql(self.pg_port, "SELECT count(*) FROM spans_rawcopy"))
+        avg = psql(self.pg_port, "SELECT round(avg(pg_column_size(s.*))) FROM spans_rawcopy s")
+        return {"rows": rows, "seconds": round(seconds, 3), "spans_per_second": round(rows / seconds),
+                "avg_row_bytes": int(float(avg or 0))}
+
+
+class Phoenix(System):
+    def __init__(self, venv, state, postgres):
+        self.venv, self.postgres = venv, postgres
+        self.name = "phoenix-postgres" if postgres else "phoenix-sqlite"
+        self.peer = "osprey-distributed" if postgres else "osprey-embedded"
+        self.state, self.proc, self.pg_dir, self.pg_port = state / self.name, None, None, 0
+
+    def start(self):
+        self.state.mkdir(parents=True)
+        os.chmod(self.state, 0o755)
+        self.grpc_port = free_port()
+        self.http_port = self.rest_port = free_port()
+        # Loopback only, and none of the features that reach out to the internet at startup (docs MCP server,
+        # WASM sandbox download, telemetry); ingestion and the REST API are untouched.
+        env = dict(os.environ, PHOENIX_WORKING_DIR=str(self.state / "phoenix"), PHOENIX_HOST="127.0.0.1",
+                   PHOENIX_PORT=str(self.http_port), PHOENIX_GRPC_PORT=str(self.grpc_port),
+                   PHOENIX_TELEMETRY_ENABLED="false", PHOENIX_ALLOW_EXTERNAL_RESOURCES="false",
+                   PHOENIX_DISABLE_AGENT_ASSISTANT="true", PHOENIX_ALLOWED_SANDBOX_PROVIDERS="NONE")
+        env.pop("PHOENIX_SQL_DATABASE_URL", None)
+        env.pop("PHOENIX_COLLECTOR_ENDPOINT", None)
+        if self.postgres:
+            self.pg_dir, self.pg_port = self.state / "postgres", free_port()
+            subprocess.run([str(ROOT / "deploy/postgres/start"), str(self.pg_dir), str(self.pg_port)], check=True,
+                           stdout=subprocess.DEVNULL)
+            psql(self.pg_port, "CREATE DATABASE phoenix", db="postgres")
+            env["PHOENIX_SQL_DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:{self.pg_port}/phoenix"
+        self.proc = subprocess.Popen([str(self.venv / "bin/python"), str(ROOT / "bench/compare/phoenix_serve.py")],
+                                     env=env, cwd=self.state,
+                                     stdout=open(self.state / "phoenix.log", "w"), stderr=subprocess.STDOUT)
+        if not wait_http(self.http_port, "/healthz", 180, lambda: self.proc.poll() is None):
+            raise RuntimeError("phoenix did not start: " + (self.state / "phoenix.log").read_text()[-3000:])
+
+    def stop(self):
+        stop_process(self.proc)
+        if self.pg_dir:
+            subprocess.run([str(ROOT / "deploy/postgres/stop"), str(self.pg_dir)], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+
+    def components(self):
+        out = {"phoenix": self.proc.pid}
+        if self.pg_dir:
+            out["postgres"] = postmaster_pid(self.pg_dir)
+        return out
+
+    GRAPHQL_COUNT = "query { projects { edges { node { name traceCount recordCount } } } }"
+    GRAPHQL_TOTALS = ("query { projects { edges { node { name traceCount recordCount tokenCountTotal "
+                      "tokenCountPrompt tokenCountCompletion } } } }")
+
+    def stored(self, project):
+        status, body = Rest(self.rest_port).json("POST", "/graphql", {"query": self.GRAPHQL_COUNT})
+        if status != 200 or not body or body.get("errors"):
+            return len(walk_spans(self.rest_port, project)[1])
+        for edge in body["data"]["projects"]["edges"]:
+            if edge["node"]["name"] == project:
+                return int(edge["node"]["recordCount"])
+        return 0
+
+    def totals(self, rest):
+        status, body = rest.json("POST", "/graphql", {"query": self.GRAPHQL_TOTALS})
+        ok = status == 200 and not body.get("errors") and any(
+            e["node"]["name"] == "bench-query" and e["node"]["traceCount"] > 0 for e in body["data"]["projects"]["edges"])
+        return status, ok
+
+    def versions(self):
+        out = subprocess.run([str(self.venv / "bin/python"), "-c",
+                              "import importlib.metadata as m; print(m.version('arize-phoenix'))"],
+                             capture_output=True, text=True)
+        return {"arize-phoenix": out.stdout.strip()}
+
+
+# ---------------------------------------------------------------------------------------------- phases
+
+def run_loadgen(loadgen, system, args, project, protocol, timeout_s):
+    target = f"127.0.0.1:{system.grpc_port if protocol == 'grpc' else system.http_port}"
+    cmd = [str(loadgen), "--target", target, "--protocol", protocol, "--http-path", system.http_path,
+           "--project", project, "--json"] + [str(a) for a in args]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+    if not out.stdout.strip():
+        raise RuntimeError(f"loadgen failed ({out.returncode}): {out.stderr[-500:]}")
+    report = json.loads(out.stdout)
+    report["command"] = " ".join(cmd)
+    return report
+
+
+def settle(system, project, acked, timeout_s, stall_s):
+    """Polls the stored count until it reaches `acked`, or stops growing for `stall_s`, or `timeout_s` passes.
+    Returns (count, time when the count last grew or reached acked)."""
+    deadline = time.time() + timeout_s
+    last, last_change = -1, time.time()
+    while True:
+        count = system.stored(project)
+        now = time.time()
+        if count != last:
+            last, last_change = count, now
+        if count >= acked or now - last_change > stall_s or now > deadline:
+            return count, last_change
+        time.sleep(0.25)
+
+
+def ingest_phase(system, loadgen, profile, name, protocol, args, timeout_s, settle_timeout=None):
+    project = f"bench-{name}"
+    log(f"{system.name} {name}: {protocol} {' '.join(map(str, args))} (load {loadavg()})")
+    with MemorySampler(system.components()) as memory:
+        t0 = time.time()
+        report = run_loadgen(loadgen, system, args, project, protocol, timeout_s)
+        t_sent = time.time()
+        acked = report["spans"]["acked"]
+        stored, t_stored = settle(system, project, acked, settle_timeout or profile["settle_timeout"],
+                                  profile["stall_seconds"])
+    listed, ids, traces = walk_spans(system.rest_port, project)
+    visible = len(ids)
+    lat = report["ack_latency_ms"]
+    result = {
+        "phase": name, "protocol": protocol, "offered": report["rate"], "concurrency": report["concurrency"],
+        "spans_per_request": report["spans_per_request"], "sent": report["spans"]["sent"], "acked": acked,
+        "failed": report["spans"]["failed"], "rejected": report["spans"]["rejected"], "large": report["spans"]["large"],
+        "errors": report["errors"], "retries": report.get("retries", 0),
+        "acked_per_s": report["spans_per_second"], "send_seconds": round(t_sent - t0, 2),
+        "visible": visible, "listed": listed, "duplicates_listed": listed - visible,
+        "acked_but_lost": max(0, acked - visible), "settle_seconds": round(max(0.0, t_stored - t_sent), 2),
+        "stored_at_settle": stored,
+        "settled": stored >= acked,
+        # From the generator's first request (its own clock, without process start-up) to the last growth.
+        "e2e_per_s": round(min(acked, stored) / max(1e-9, report["elapsed_s"] + max(0.0, t_stored - t_sent))),
+        "ack_p50_ms": lat["p50"], "ack_p99_ms": lat["p99"], "ack_p999_ms": lat["p999"],
+        "memory_mib": memory.mib(), "command": report["command"], "load": loadavg(),
+    }
+    if "latency_from_schedule_ms" in report:
+        s = report["latency_from_schedule_ms"]
+        result.update(sched_p50_ms=s["p50"], sched_p99_ms=s["p99"], sched_p999_ms=s["p999"])
+    log(f"{system.name} {name}: acked {acked} ({result['acked_per_s']:.0f}/s), visible {visible}, "
+        f"e2e {result['e2e_per_s']}/s, lost {result['acked_but_lost']}, p99 {lat['p99']:.1f} ms, "
+        f"memory {result['memory_mib']}")
+    return result, ids, traces
+
+
+def final_recount(system, entry, profile):
+    """After the last phase: waits (bounded by final_settle) until no phase's project grows any more, then
+    records each phase's stored count. Spans stored after their phase's settle wait are late, not lost;
+    acknowledged spans stored nowhere by now are lost."""
+    deadline = time.time() + profile["final_settle"]
+    last, last_change = None, time.time()
+    while True:
+        counts = {p["phase"]: system.stored(f"bench-{p['phase']}") for p in entry["phases"]}
+        now = time.time()
+        if counts != last:
+            last, last_change = counts, now
+        if all(counts[p["phase"]] >= p["acked"] for p in entry["phases"]) or now - last_change > \
+                profile["stall_seconds"] or now > deadline:
+            break
+        time.sleep(1)
+    for p in entry["phases"]:
+        p["stored_at_end"] = counts[p["phase"]]
+        p["late"] = max(0, min(p["acked"], counts[p["phase"]]) - p["visible"])
+        p["acked_but_lost"] = max(0, p["acked"] - max(p["visible"], counts[p["phase"]]))
+    entry["final_settle_seconds"] = round(profile["final_settle"] - max(0.0, deadline - time.time()), 1)
+    log(f"{system.name}: stored at the end of the run " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+def time_queries(system, profile, trace_ids, seed):
+    """Times the read queries on the bench-query project over one keep-alive connection, sequentially."""
+    rest = Rest(system.rest_port)
+    rng = random.Random(seed)
+    p = "/v1/projects/bench-query"
+    traces = sorted(trace_ids)
+
+    def ok_list(expect_rows):
+        def check(status, body):
+            return status == 200 and body is not None and len(body.get("data", [])) >= expect_rows
+        return check
+
+    queries = {
+        "trace_list": (lambda: ("GET", f"{p}/traces?limit=50", None), ok_list(50)),
+        "trace_spans": (lambda: ("GET", f"{p}/spans?trace_id={rng.choice(traces)}&limit=100", None), ok_list(1)),
+        "spans_kind": (lambda: ("GET", f"{p}/spans?span_kind=LLM&limit=100", None), ok_list(100)),
+        "spans_attribute": (lambda: ("GET", f"{p}/spans?attribute=llm.model_name:gpt-4o-mini&limit=100", None),
+                            ok_list(100)),
+        "project_totals": (None, None),
+    }
+    out = {}
+    for name, (make, check) in queries.items():
+        samples, failures = [], 0
+        deadline = time.time() + profile["query_seconds"]
+        for i in range(3 + profile["query_repetitions"]):
+            t0 = time.perf_counter()
+            if make is None:
+                status, good = system.totals(rest)
+            else:
+                method, path, body = make()
+                status, data = rest.json(method, path, body)
+                good = check(status, data)
+            ms = (time.perf_counter() - t0) * 1000
+            if not good:
+                failures += 1
+                if failures > 3:
+                    break
+                continue
+            if i >= 3:
+                samples.append(ms)
+            if time.time() > deadline and len(samples) >= 10:
+                break
+        samples.sort()
+        out[name] = {"n": len(samples), "failures": failures, "p50_ms": round(percentile(samples, 0.5), 2),
+                     "p99_ms": round(percentile(samples, 0.99), 2), "max_ms": round(samples[-1], 2) if samples else None}
+        log(f"{system.name} query {name}: {out[name]}")
+    return out
+
+
+def run_system(system, loadgen, profile, results):
+    entry = {"phases": [], "queries": {}, "error": None}
+    results["systems"][system.name] = entry
+    t0 = time.time()
+    try:
+        log(f"starting {system.name}")
+        system.start()
+        entry["start_seconds"] = round(time.time() - t0, 1)
+        entry["versions"] = system.versions()
+        sec, cap = profile["seconds"], profile["seconds"] + 120
+        base = ["--rate", 0, "--concurrency", 8, "--spans-per-request", 50]
+        for name, protocol, args in [
+            ("a-grpc", "grpc", base + ["--duration", sec]),
+            ("a-http", "http", base + ["--duration", sec]),
+            ("b-large", "grpc", ["--rate", 0, "--concurrency", 8, "--spans-per-request", 10, "--duration", sec,
+                                 "--large-every", 20, "--large-bytes", 100 * 1024,
+                                 "--large-bytes-max", 1024 * 1024]),
+        ] + [(f"c-{rate}", "grpc", ["--rate", rate, "--concurrency", 20, "--spans-per-request", 50, "--duration",
+                                     profile["rate_seconds"]]) for rate in profile["rates"]]:
+            phase, _, _ = ingest_phase(system, loadgen, profile, name, protocol, args, cap)
+            entry["phases"].append(phase)
+        final_recount(system, entry, profile)
+        # The query data set: the same spans on every system (fixed seed and request split), retried until
+        # accepted, so what differs is only how fast each system takes them.
+        requests = profile["query_spans"] // 50
+        phase, ids, traces = ingest_phase(
+            system, loadgen, profile, "query", "grpc",
+            ["--rate", 0, "--concurrency", 4, "--spans-per-request", 50, "--duration", 3600, "--max-requests",
+             requests, "--seed", 4242, "--retries", 60, "--timeout-ms", 60000], 3600 + 300,
+            settle_timeout=profile["query_settle_timeout"])
+        phase.update(stored_at_end=phase["stored_at_settle"], late=0)
+        entry["phases"].append(phase)
+        entry["query_data_digest"] = hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:16]
+        entry["queries"] = time_queries(system, profile, traces, seed=7)
+        if isinstance(system, OspreyDistributed):
+            log("raw COPY of the a-grpc rows")
+            entry["raw_copy"] = system.raw_copy("bench-a-grpc")
+            log(f"raw COPY: {entry['raw_copy']}")
+    except Exception as exc:  # a system that fails is reported, the others still run
+        entry["error"] = f"{type(exc).__name__}: {exc}"[:2000]
+        log(f"{system.name} FAILED: {entry['error']}")
+    finally:
+        system.stop()
+        entry["seconds"] = round(time.time() - t0, 1)
+
+
+# ---------------------------------------------------------------------------------------------- report
+
+def machine():
+    cpu = "?"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = int(Path("/proc/meminfo").read_text().split()[1]) // 1024 // 1024
+    return {"cores": os.cpu_count(), "cpu": cpu, "memory_gib": mem, "kernel": platform.release()}
+
+
+def versions(build):
+    def cmd(args):
+        try:
+            return subprocess.run(args, capture_output=True, text=True, timeout=30).stdout.strip()
+        except OSError:
+            return "?"
+    return {
+        "osprey": cmd(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]) +
+                  (" (+ uncommitted changes)" if cmd(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"]) else ""),
+        "postgres": cmd([str(PG_BIN / "postgres"), "--version"]),
+        "sqlite": cmd(["sqlite3", "--version"]).split(" ")[0] or "?",
+        "kafka": "4.1.1 (deploy/kafka)",
+        "compiler": cmd(["c++", "--version"]).splitlines()[0] if cmd(["c++", "--version"]) else "?",
+        "python": platform.python_version(),
+    }
+
+
+def phase_of(results, system, phase):
+    for p in results["systems"].get(system, {}).get("phases", []):
+        if p["phase"] == phase:
+            return p
+    return None
+
+
+def ratio(a, b):
+    return None if not a or not b else a / b
+
+
+def fmt_ratio(r):
+    return "n/a" if r is None else (f"{r:.2f}×" if r < 10 else f"{r:.0f}×")
+
+
+def ratios(results):
+    rows = []
+    for ours, theirs in (("osprey-distributed", "phoenix-postgres"), ("osprey-embedded", "phoenix-sqlite")):
+        a, b = phase_of(results, ours, "a-grpc"), phase_of(results, theirs, "a-grpc")
+        if a and b:
+            rows.append((f"{ours} vs {theirs}: ingest, stored spans/s (shape a, gRPC, max rate)",
+                         ratio(a["e2e_per_s"], b["e2e_per_s"]), "≥ 50×"))
+            rows.append((f"{ours} vs {theirs}: ingest, acknowledged spans/s", ratio(a["acked_per_s"], b["acked_per_s"]),
+                         "≥ 50×"))
+        qa = results["systems"].get(ours, {}).get("queries", {})
+        qb = results["systems"].get(theirs, {}).get("queries", {})
+        for q in qa:
+            if q in qb and qa[q]["n"] and qb[q]["n"]:
+                rows.append((f"{ours} vs {theirs}: query {q}, p99 latency (theirs / ours)",
+                             ratio(qb[q]["p99_ms"], qa[q]["p99_ms"]), "≥ 10×"))
+    dist = results["systems"].get("osprey-distributed", {})
+    a = phase_of(results, "osprey-distributed", "a-grpc")
+    if a and dist.get("raw_copy"):
+        rows.append(("osprey-distributed stored spans/s vs raw server-side COPY of the same rows",
+                     ratio(a["e2e_per_s"], dist["raw_copy"]["spans_per_second"]), "≥ 0.5×"))
+    return rows
+
+
+def goal_met(value, goal):
+    if value is None:
+        return "n/a"
+    return "yes" if value >= float(re.sub(r"[^0-9.]", "", goal)) else "**no**"
+
+
+def render(results):
+    m, v, args = results["machine"], results["versions"], results["args"]
+    L = []
+    L.append(f"### {results['date']} — `{results['profile']}` profile, one run of {results['seconds'] / 60:.1f} min")
+    L.append("")
+    L.append(f"Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB RAM, Linux {m['kernel']}. "
+             f"Load average before / after: {results['load_before']} / {results['load_after']}"
+             + (" — **the machine was shared** (other engineers compiling), so absolute figures are a floor; "
+                "the ratios come from the same run." if results["shared"] else "."))
+    L.append("")
+    L.append(f"Versions: Osprey {v['osprey']}; arize-phoenix {results.get('phoenix_version', '?')} "
+             f"(pinned in `bench/compare/requirements.txt`); {v['postgres']}; SQLite {v['sqlite']}; "
+             f"Kafka {v['kafka']}; {v['compiler']}; Python {v['python']}.")
+    L.append("")
+    L.append("Commands:")
+    L.append("")
+    L.append("```sh")
+    L.append(results["command"])
+    for name, entry in results["systems"].items():
+        for p in entry.get("phases", [])[:1]:
+            L.append("# e.g. " + name + ": " + re.sub(r"^\S*/", "", p["command"]))
+    L.append("```")
+    L.append("")
+    L.append("![throughput and ack latency against offered load](benchmarks-compare.png)")
+    L.append("")
+    L.append("**Ratios (measured in this run)**")
+    L.append("")
+    L.append("| comparison | ratio | goal | met |")
+    L.append("|---|---:|---:|---|")
+    for what, r, goal in ratios(results):
+        L.append(f"| {what} | {fmt_ratio(r)} | {goal} | {goal_met(r, goal)} |")
+    lost = {n: sum(p["acked_but_lost"] for p in e.get("phases", [])) for n, e in results["systems"].items()}
+    for n in ("osprey-embedded", "osprey-distributed"):
+        if n in lost:
+            L.append(f"| {n}: acknowledged but not visible through REST, all phases | {lost[n]} spans | 0 | "
+                     f"{'yes' if lost[n] == 0 and not results['systems'][n]['error'] else '**no**'} |")
+    L.append("")
+    L.append("**Ingest** (acked/s: the generator's acknowledged spans per second of sending; stored/s: spans "
+             "stored within the phase's settle wait ÷ time from the first request until the system stopped adding "
+             "them (or the wait ended); visible: distinct span ids `GET /v1/projects/{p}/spans` lists after the "
+             "wait; late: stored only after the wait (recounted before the query phase); lost: acknowledged but "
+             "stored nowhere by then; memory: peak RSS sampled every 0.5 s — PSS summed for Postgres and Kafka "
+             f"process trees). Settle wait per phase: {args['settle_timeout']} s, or "
+             f"{args['stall_seconds']} s without growth; the recount waits up to {args['final_settle']} s.")
+    L.append("")
+    L.append("| system | phase | proto | offered/s | acked/s | stored/s | ack p50 ms | p99 | p99.9 | acked | failed | "
+             "visible | late | lost | settle s | memory MiB |")
+    L.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for name, entry in results["systems"].items():
+        if entry["error"]:
+            L.append(f"| {name} | **failed**: {entry['error'][:200]} | | | | | | | | | | | | | | |")
+        for p in entry.get("phases", []):
+            mem = ", ".join(f"{k} {val}" for k, val in p["memory_mib"].items())
+            offered = "max" if not p["offered"] else f"{p['offered']:,.0f}"
+            L.append(f"| {name} | {p['phase']} | {p['protocol']} | {offered} | {p['acked_per_s']:,.0f} | "
+                     f"{p['e2e_per_s']:,} | {p['ack_p50_ms']:.1f} | {p['ack_p99_ms']:.1f} | {p['ack_p999_ms']:.1f} | "
+                     f"{p['acked']:,} | {p['failed']:,} | {p['visible']:,} | {p.get('late', 0):,} | "
+                     f"{p['acked_but_lost']:,} | "
+                     f"{p['settle_seconds']}{'' if p['settled'] else ' (stalled)'} | {mem} |")
+    L.append("")
+    errors = [(n, p["phase"], p["errors"]) for n, e in results["systems"].items() for p in e.get("phases", [])
+              if p["errors"]]
+    if errors:
+        L.append("Errors seen by the generator: " + "; ".join(
+            f"{n} {ph}: " + ", ".join(f"{k} ×{c}" for k, c in errs.items()) for n, ph, errs in errors) + ".")
+        L.append("")
+    dist = results["systems"].get("osprey-distributed", {})
+    if dist.get("raw_copy"):
+        c = dist["raw_copy"]
+        L.append(f"**Raw limit**: server-side `COPY spans_rawcopy FROM file (FORMAT binary)` of the {c['rows']:,} "
+                 f"span rows osprey-distributed stored in phase a-grpc, into `CREATE TABLE spans_rawcopy (LIKE spans "
+                 f"INCLUDING ALL)` (same columns and indexes, no foreign keys), same Postgres: {c['seconds']} s = "
+                 f"**{c['spans_per_second']:,} spans/s** (average row {c['avg_row_bytes']} B).")
+        L.append("")
+    L.append(f"**Query latency** on the `query` data set ({args['query_spans']:,} spans loaded through OTLP/gRPC "
+             "into each system with the same seed and request split, so every system holds the same span ids — "
+             "digest column). One keep-alive connection, sequential; 3 warm-up requests, then "
+             f"{args['query_repetitions']} or {args['query_seconds']} s per query. p50 / p99 ms:")
+    L.append("")
+    names = [n for n, e in results["systems"].items() if e.get("queries")]
+    L.append("| query | request | " + " | ".join(names) + " |")
+    L.append("|---|---|" + "---:|" * len(names))
+    requests = {
+        "trace_list": "`GET /v1/projects/bench-query/traces?limit=50`",
+        "trace_spans": "`GET /v1/projects/bench-query/spans?trace_id={random}&limit=100`",
+        "spans_kind": "`GET …/spans?span_kind=LLM&limit=100`",
+        "spans_attribute": "`GET …/spans?attribute=llm.model_name:gpt-4o-mini&limit=100`",
+        "project_totals": "Osprey `GET /osprey/v1/project_summaries`; Phoenix `POST /graphql` project trace count, "
+                          "span count, token totals (Phoenix has no REST route for them)",
+    }
+    for q, req in requests.items():
+        cells = []
+        for n in names:
+            r = results["systems"][n]["queries"].get(q)
+            cells.append("—" if not r or not r["n"] else f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f}")
+        L.append(f"| {q} | {req} | " + " | ".join(cells) + " |")
+    L.append("| data set digest | | " + " | ".join(results["systems"][n].get("query_data_digest", "") for n in names) + " |")
+    L.append("")
+    if results.get("appendix"):
+        L.append("**Osprey alone on 10M spans in Postgres** (`bench/query.sh --spans 10000000 --store postgres "
+                 "--seconds 20`: the store filled through `store::WriteSpans`, Osprey's fastest path; Phoenix has "
+                 "none comparable, and 10M spans through its OTLP endpoint would take hours):")
+        L.append("")
+        L.append("```")
+        L.append(results["appendix"].rstrip())
+        L.append("```")
+        L.append("")
+    return "\n".join(L)
+
+
+def plot(results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for name, entry in results["systems"].items():
+        points = sorted((p["offered"], p) for p in entry.get("phases", []) if p["phase"].startswith("c-"))
+        if not points:
+            continue
+        x = [o for o, _ in points]
+        ax1.plot(x, [p["acked_per_s"] for _, p in points], marker="o", label=f"{name} acked")
+        ax1.plot(x, [p["e2e_per_s"] for _, p in points], marker="x", linestyle="--", label=f"{name} stored")
+        ax2.plot(x, [p.get("sched_p99_ms", p["ack_p99_ms"]) for _, p in points], marker="o", label=f"{name} p99")
+        ax2.plot(x, [p.get("sched_p50_ms", p["ack_p50_ms"]) for _, p in points], marker=".", linestyle=":",
+                 label=f"{name} p50")
+    top = max([p["offered"] for e in results["systems"].values() for p in e.get("phases", [])] + [1])
+    ax1.plot([0, top], [0, top], color="grey", linewidth=0.8, label="offered")
+    ax1.set_xlabel("offered load, spans/s (20 connections, 50 spans/request)")
+    ax1.set_ylabel("spans/s")
+    ax1.set_title("throughput")
+    ax1.legend(fontsize=7)
+    ax2.set_xlabel("offered load, spans/s")
+    ax2.set_ylabel("ack latency from schedule, ms (log)")
+    ax2.set_yscale("log")
+    ax2.set_title("ack latency (coordinated-omission corrected)")
+    ax2.legend(fontsize=7)
+    fig.suptitle(f"Osprey vs Phoenix, {results['date']}, {results['machine']['cores']} cores, "
+                 f"load {results['load_before']}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def print_table(results):
+    print(f"\nOsprey vs Phoenix ({results['profile']} profile), {results['machine']['cores']} cores, "
+          f"load {results['load_before']} -> {results['load_after']}")
+    print(f"{'system':<19} {'phase':<8} {'proto':<5} {'offered':>8} {'acked/s':>9} {'stored/s':>9} {'p50':>7} "
+          f"{'p99':>8} {'p99.9':>8} {'acked':>9} {'visible':>9} {'lost':>7}  memory MiB")
+    for name, entry in results["systems"].items():
+        if entry["error"]:
+            print(f"{name:<19} FAILED: {entry['error'][:200]}")
+        for p in entry.get("phases", []):
+            offered = "max" if not p["offered"] else f"{p['offered']:.0f}"
+            print(f"{name:<19} {p['phase']:<8} {p['protocol']:<5} {offered:>8} {p['acked_per_s']:>9.0f} "
+                  f"{p['e2e_per_s']:>9} {p['ack_p50_ms']:>7.1f} {p['ack_p99_ms']:>8.1f} {p['ack_p999_ms']:>8.1f} "
+                  f"{p['acked']:>9} {p['visible']:>9} {p['acked_but_lost']:>7}  {p['memory_mib']}")
+    for name, entry in results["systems"].items():
+        for q, r in entry.get("queries", {}).items():
+            print(f"{name:<19} query {q:<16} n={r['n']:<4} p50 {r['p50_ms']} ms  p99 {r['p99_ms']} ms")
+    if results["systems"].get("osprey-distributed", {}).get("raw_copy"):
+        print("raw COPY:", results["systems"]["osprey-distributed"]["raw_copy"])
+    for what, r, goal in ratios(results):
+        print(f"{what:<100} {fmt_ratio(r):>8}  goal {goal}")
+
+
+def rewrite_doc(doc, section):
+    text = doc.read_text()
+    if BEGIN_MARK not in text or END_MARK not in text:
+        raise SystemExit(f"{doc}: markers not found; add {BEGIN_MARK!r} and {END_MARK!r}")
+    head, rest = text.split(BEGIN_MARK, 1)
+    _, tail = rest.split(END_MARK, 1)
+    doc.write_text(head + BEGIN_MARK + "\n" + section + "\n" + END_MARK + tail)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--profile", choices=sorted(PROFILES), default="full")
+    ap.add_argument("--build-dir", required=True, type=Path)
+    ap.add_argument("--venv", required=True, type=Path, help="the virtualenv with arize-phoenix and matplotlib")
+    ap.add_argument("--systems", default=",".join(SYSTEMS))
+    ap.add_argument("--seconds", type=float, help="override the profile's phase length")
+    ap.add_argument("--rates", help="override the profile's offered rates (comma-separated spans/s)")
+    ap.add_argument("--query-spans", type=int, help="override the profile's query data set size")
+    ap.add_argument("--out", type=Path, help="where results.json and the plot go (default: a temp dir)")
+    ap.add_argument("--doc", type=Path, help="rewrite the results section of this file (docs/benchmarks.md)")
+    ap.add_argument("--command", default="", help="the command line to print in the results page")
+    ap.add_argument("--appendix", type=Path, help="bench/query.sh output (Osprey alone on 10M spans) to include")
+    args = ap.parse_args()
+    profile = dict(PROFILES[args.profile])
+    if args.seconds:
+        profile.update(seconds=args.seconds, rate_seconds=args.seconds)
+    if args.rates:
+        profile["rates"] = [int(r) for r in args.rates.split(",") if r]
+    if args.query_spans:
+        profile["query_spans"] = args.query_spans
+    build = args.build_dir.resolve()
+    loadgen = build / "bench/loadgen/osprey-loadgen"
+    out = args.out or Path(tempfile.mkdtemp(prefix="osprey-compare."))
+    out.mkdir(parents=True, exist_ok=True)
+    state = Path(tempfile.mkdtemp(prefix="osprey-compare-state.", dir="/tmp"))
+    os.chmod(state, 0o755)
+    started = time.time()
+    results = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "profile": args.profile, "args": profile, "machine": machine(), "versions": versions(build),
+        "load_before": loadavg(), "command": args.command or " ".join(sys.argv), "systems": {},
+    }
+    makers = {
+        "osprey-embedded": lambda: OspreyEmbedded(build, state),
+        "osprey-distributed": lambda: OspreyDistributed(build, state),
+        "phoenix-sqlite": lambda: Phoenix(args.venv, state, postgres=False),
+        "phoenix-postgres": lambda: Phoenix(args.venv, state, postgres=True),
+    }
+    try:
+        for name in args.systems.split(","):
+            system = makers[name]()
+            run_system(system, loadgen, profile, results)
+            if system.name.startswith("phoenix"):
+                results["phoenix_version"] = results["systems"][name].get("versions", {}).get("arize-phoenix", "?")
+    finally:
+        if os.environ.get("OSPREY_BENCH_KEEP") == "1":
+            log(f"kept {state}")
+        else:
+            shutil.rmtree(state, ignore_errors=True)
+    if args.appendix and args.appendix.exists():
+        results["appendix"] = args.appendix.read_text()
+    results["load_after"] = loadavg()
+    results["seconds"] = time.time() - started
+    results["shared"] = max(float(results["load_before"].split()[0]), float(results["load_after"].split()[0])) > 1.5
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+    png = out / "benchmarks-compare.png"
+    plot(results, png)
+    print_table(results)
+    if args.doc:
+        rewrite_doc(args.doc, render(results))
+        shutil.copy(png, args.doc.parent / "benchmarks-compare.png")
+        log(f"rewrote the results section of {args.doc} and {args.doc.parent / 'benchmarks-compare.png'}")
+    log(f"results in {out} ({results['seconds'] / 60:.1f} min)")
+    return 0 if all(not e["error"] for e in results["systems"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
