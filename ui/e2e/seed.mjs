@@ -151,12 +151,37 @@ export function bigTrace(count, now) {
   return { traceId, spans, lastRowName: `item-${lastRow}`, someItemName: `item-${k - 1}` };
 }
 
-export async function seed(ingestUrl, { project = "e2e-shop", bigProject = "e2e-big", traces = 30, bigSpans = 10000 } = {}) {
+// `count` small traces a minute apart from `startMs` (a whole minute): a CHAIN root and an LLM child
+// with `llm.token_count.total` = i; the child's model is gpt-4o except on every fifth trace (claude-3),
+// so a model filter matches only through a child span.
+export function pagingTraces(count, startMs) {
+  const traces = [];
+  for (let i = 0; i < count; i++) {
+    const traceId = hex(16);
+    const root = hex(8);
+    const t0 = (startMs + i * 60_000) * 1e6;
+    traces.push({
+      traceId,
+      index: i,
+      spans: [
+        span({ traceId, spanId: root, name: `job-${i}`, kind: "CHAIN", startNs: t0, endNs: t0 + 5e6 }),
+        span({ traceId, spanId: hex(8), parentId: root, name: "llm", kind: "LLM", startNs: t0 + 1e6, endNs: t0 + 4e6,
+          attrs: { "llm.model_name": i % 5 === 0 ? "claude-3" : "gpt-4o", "llm.token_count.total": i } }),
+      ],
+    });
+  }
+  return traces;
+}
+
+export async function seed(ingestUrl, { project = "e2e-shop", bigProject = "e2e-big", pagingProject = "e2e-paging", traces = 30, bigSpans = 10000 } = {}) {
   const now = Date.now() * 1e6;
   const agent = [];
   for (let i = 0; i < traces; i++) agent.push(agentTrace(i, now));
   await post(ingestUrl, project, agent.flatMap((t) => t.spans));
   const big = bigTrace(bigSpans, now);
   for (let i = 0; i < big.spans.length; i += 2000) await post(ingestUrl, bigProject, big.spans.slice(i, i + 2000));
-  return { project, bigProject, agent, big };
+  const pagingStartMs = Math.floor(Date.now() / 60_000) * 60_000 - 3 * 3600_000;
+  const paging = pagingTraces(150, pagingStartMs);
+  await post(ingestUrl, pagingProject, paging.flatMap((t) => t.spans));
+  return { project, bigProject, agent, big, pagingProject, paging, pagingStartMs };
 }

@@ -163,7 +163,14 @@ export const api = {
 
   traces: (
     project: string,
-    o: TimeWindow & { sort?: string; order?: string; cursor?: string | null; limit?: number; traceIds?: string[] },
+    o: TimeWindow & {
+      sort?: string;
+      order?: string;
+      filter?: string;
+      cursor?: string | null;
+      limit?: number;
+      traceIds?: string[];
+    },
   ) =>
     request<Page<TraceRow>>(
       "GET",
@@ -172,6 +179,7 @@ export const api = {
         end_time: o.end,
         sort: o.sort,
         order: o.order,
+        filter: o.filter,
         cursor: o.cursor,
         limit: o.limit,
         trace_id: o.traceIds,

@@ -1,20 +1,9 @@
 import { useState } from "react";
 import { Link, useNavigate } from "react-router-dom";
 import { api, type ProjectSummary } from "../api";
-import { RANGES, DEFAULT_RANGE, windowFor, ms, num, pct, when, cost } from "../format";
+import { DEFAULT_RANGE, windowFor, ms, num, pct, when, cost } from "../format";
 import { rowKeys, useLoad, useParam } from "../hooks";
-
-export function RangePicker({ value, onChange }: { value: string; onChange: (v: string) => void }) {
-  return (
-    <select aria-label="time range" value={value} onChange={(e) => onChange(e.target.value)}>
-      {RANGES.map((r) => (
-        <option key={r.key} value={r.key}>
-          {r.label}
-        </option>
-      ))}
-    </select>
-  );
-}
+import { RangePicker } from "../components/RangePicker";
 
 export function ProjectsView() {
   const [range, setRange] = useParam("range", DEFAULT_RANGE);
@@ -32,7 +21,7 @@ export function ProjectsView() {
       setActionError((e as Error).message);
     }
   };
-  const open = (p: ProjectSummary) => navigate(`/projects/${encodeURIComponent(p.name)}${range !== DEFAULT_RANGE ? `?range=${range}` : ""}`);
+  const open = (p: ProjectSummary) => navigate(`/projects/${encodeURIComponent(p.name)}${range !== DEFAULT_RANGE ? `?range=${encodeURIComponent(range)}` : ""}`);
 
   return (
     <div className="page">
@@ -71,7 +60,7 @@ export function ProjectsView() {
           {(summaries.data?.data ?? []).map((p) => (
             <tr key={p.id} data-row tabIndex={0} onKeyDown={(e) => rowKeys(e, () => open(p))} data-project={p.name}>
               <td>
-                <Link to={`/projects/${encodeURIComponent(p.name)}${range !== DEFAULT_RANGE ? `?range=${range}` : ""}`}>{p.name}</Link>
+                <Link to={`/projects/${encodeURIComponent(p.name)}${range !== DEFAULT_RANGE ? `?range=${encodeURIComponent(range)}` : ""}`}>{p.name}</Link>
                 {p.description && <div className="muted small">{p.description}</div>}
               </td>
               <td className="num">{num(p.trace_count)}</td>

@@ -7,7 +7,7 @@ import { useParam } from "../hooks";
 import { FilterBox } from "../components/FilterBox";
 import { VirtualList } from "../components/VirtualList";
 import { EmptyState } from "../components/EmptyState";
-import { RangePicker } from "./Projects";
+import { RangePicker } from "../components/RangePicker";
 
 // One line of the table, whatever the mode (traces, all spans, root spans).
 interface Row {
@@ -27,6 +27,8 @@ interface Row {
 }
 
 const PAGE = 100;
+// The span modes filter through POST /v1/spans, which has no cursor: its newest matches only.
+const SPAN_FILTER_LIMIT = 500;
 const POLL_MS = 3000;
 const ROW_HEIGHT = 34;
 
@@ -94,7 +96,16 @@ function fromDsl(r: DslRow): Row {
   };
 }
 
-type SortKey = "start_time" | "latency_ms" | "tokens";
+// Columns the traces listing sorts on the server (keyset pages in that order); the span modes list
+// newest first only.
+export const SORT_KEYS = ["start_time", "latency_ms", "token_count_total", "cost_total"] as const;
+export type SortKey = (typeof SORT_KEYS)[number];
+
+// The sort a URL names; "tokens" was the name of the client-side token sort in earlier links.
+export function sortKeyOf(param: string): SortKey {
+  if (param === "tokens") return "token_count_total";
+  return (SORT_KEYS as readonly string[]).includes(param) ? (param as SortKey) : "start_time";
+}
 
 export function TracesView() {
   const project = useParams().project!;
@@ -114,23 +125,28 @@ export function TracesView() {
   const generation = useRef(0);
   const loadingMore = useRef(false);
 
-  const serverSort = sort === "latency_ms" ? "latency_ms" : "start_time";
+  const serverSort = sortKeyOf(sort);
 
   const fetchPage = useCallback(
     async (pageCursor: string | null): Promise<{ rows: Row[]; next: string | null }> => {
       const w = windowFor(range);
+      if (mode === "traces") {
+        // Filtered or not, the server pages traces in the chosen order (a trace matches when any
+        // of its spans matches the filter).
+        const page = await api.traces(project, {
+          ...w,
+          sort: serverSort,
+          order,
+          filter: filter || undefined,
+          cursor: pageCursor,
+          limit: PAGE,
+        });
+        return { rows: page.data.map(fromTrace), next: page.next_cursor };
+      }
       if (filter) {
         const condition = mode === "roots" ? `(${filter}) and parent_id is None` : filter;
-        const matched = await api.querySpans(project, condition, w, mode === "traces" ? 1000 : 500);
-        if (mode !== "traces") return { rows: matched.map(fromDsl), next: null };
-        const ids = Array.from(new Set(matched.map((r) => String(r["context.trace_id"] ?? r.trace_id)))).slice(0, 200);
-        if (!ids.length) return { rows: [], next: null };
-        const page = await api.traces(project, { traceIds: ids, limit: ids.length });
-        return { rows: page.data.map(fromTrace), next: null };
-      }
-      if (mode === "traces") {
-        const page = await api.traces(project, { ...w, sort: serverSort, order, cursor: pageCursor, limit: PAGE });
-        return { rows: page.data.map(fromTrace), next: page.next_cursor };
+        const matched = await api.querySpans(project, condition, w, SPAN_FILTER_LIMIT);
+        return { rows: matched.map(fromDsl), next: null };
       }
       const page = await api.spans(project, { ...w, cursor: pageCursor, roots: mode === "roots", limit: PAGE });
       return { rows: page.data.map(fromSpan), next: page.next_cursor };
@@ -183,7 +199,7 @@ export function TracesView() {
   }, [cursor, fetchPage]);
 
   // Live: newest-first listings poll their first page and put unseen rows on top.
-  const live = !filter && serverSort === "start_time" && order === "desc";
+  const live = (mode === "traces" || !filter) && serverSort === "start_time" && order === "desc";
   useEffect(() => {
     if (!live) return;
     const timer = setInterval(() => {
@@ -223,18 +239,30 @@ export function TracesView() {
     );
   }, [rows, annotations, project]);
 
-  const shown = sort === "tokens" ? [...rows].sort((a, b) => (order === "asc" ? a.tokens - b.tokens : b.tokens - a.tokens)) : rows;
+  const shown = rows;
 
   const openRow = (r: Row) => {
     const qs = r.spanId && mode !== "traces" ? `?span=${r.spanId}` : "";
     navigate(`/projects/${encodeURIComponent(project)}/traces/${r.traceId}${qs}`);
   };
 
+  const sortable = mode === "traces";
   const sortBy = (key: SortKey) => {
-    if (sort === key) setOrder(order === "desc" ? "asc" : "desc");
+    if (serverSort === key) setOrder(order === "desc" ? "asc" : "desc");
     else setSort(key);
   };
-  const arrow = (key: SortKey) => (sort === key ? (order === "desc" ? " ↓" : " ↑") : "");
+  const arrow = (key: SortKey) => (sortable && serverSort === key ? (order === "desc" ? " ↓" : " ↑") : "");
+  const sortHeader = (key: SortKey, label: string) => (
+    <button
+      onClick={() => sortBy(key)}
+      disabled={!sortable}
+      aria-sort={sortable && serverSort === key ? (order === "desc" ? "descending" : "ascending") : undefined}
+      title={sortable ? `sort by ${label}` : "spans are listed newest first"}
+    >
+      {label}
+      {arrow(key)}
+    </button>
+  );
 
   const onKey = (e: KeyboardEvent) => {
     if (e.key === "ArrowDown" || e.key === "j") setActive((i) => Math.min(shown.length - 1, i + 1));
@@ -271,13 +299,11 @@ export function TracesView() {
           <span>input</span>
           <span>output</span>
           <span>status</span>
-          <button onClick={() => sortBy("latency_ms")}>latency{arrow("latency_ms")}</button>
-          <button onClick={() => sortBy("tokens")} title="sorts the loaded rows">
-            tokens{arrow("tokens")}
-          </button>
-          <span>cost</span>
+          {sortHeader("latency_ms", "latency")}
+          {sortHeader("token_count_total", "tokens")}
+          {sortHeader("cost_total", "cost")}
           <span>annotations</span>
-          <button onClick={() => sortBy("start_time")}>start time{arrow("start_time")}</button>
+          {sortHeader("start_time", "start time")}
         </div>
         {!loading && !rows.length && !error && !filterError && !filter && mode === "traces" ? (
           <EmptyState project={project} />
@@ -326,7 +352,7 @@ export function TracesView() {
       <div className="muted small status-line" data-testid="row-count">
         {loading ? "loading…" : `${rows.length} ${mode === "traces" ? "traces" : "spans"}${cursor ? " (scroll for more)" : ""}`}
         {live && " · live"}
-        {filter && !cursor && mode === "traces" && rows.length >= 200 && " · showing the first 200 matching traces"}
+        {filter && mode !== "traces" && rows.length >= SPAN_FILTER_LIMIT && ` · the newest ${SPAN_FILTER_LIMIT} matching spans`}
       </div>
     </div>
   );
