@@ -146,6 +146,14 @@ absl::Status ParseQuery(Section s, QueryConfig& c) {
   OSPREY_RETURN_IF_ERROR(s.CheckIsMap());
   OSPREY_RETURN_IF_ERROR(s.Read("listen", c.listen));
   OSPREY_RETURN_IF_ERROR(s.Read("handler_threads", c.handler_threads));
+  OSPREY_RETURN_IF_ERROR(s.Read("prompt_registry_endpoint", c.prompt_registry_endpoint));
+  return Finish(s);
+}
+
+absl::Status ParsePrompts(Section s, PromptsConfig& c) {
+  OSPREY_RETURN_IF_ERROR(s.CheckIsMap());
+  OSPREY_RETURN_IF_ERROR(s.Read("listen", c.listen));
+  OSPREY_RETURN_IF_ERROR(s.Read("admin_listen", c.admin_listen));
   return Finish(s);
 }
 
@@ -241,6 +249,13 @@ absl::Status WriterConfig::Validate() const {
 absl::Status QueryConfig::Validate() const {
   OSPREY_RETURN_IF_ERROR(CheckListen("query.listen", listen));
   if (handler_threads < 1) return absl::InvalidArgumentError("query.handler_threads: must be positive");
+  OSPREY_RETURN_IF_ERROR(CheckListen("query.prompt_registry_endpoint", prompt_registry_endpoint));
+  return absl::OkStatus();
+}
+
+absl::Status PromptsConfig::Validate() const {
+  OSPREY_RETURN_IF_ERROR(CheckListen("prompts.listen", listen));
+  OSPREY_RETURN_IF_ERROR(CheckListen("prompts.admin_listen", admin_listen));
   return absl::OkStatus();
 }
 
@@ -252,6 +267,7 @@ absl::Status Config::Validate(const std::vector<std::string>& targets) const {
   OSPREY_RETURN_IF_ERROR(ingest.Validate());
   OSPREY_RETURN_IF_ERROR(writer.Validate());
   OSPREY_RETURN_IF_ERROR(query.Validate());
+  OSPREY_RETURN_IF_ERROR(prompts.Validate());
   std::set<std::string> running(targets.begin(), targets.end());
   bool all_in_one = true;
   for (const auto& t : AllTargets()) all_in_one = all_in_one && running.count(t);
@@ -269,7 +285,7 @@ std::string Config::SqlitePath() const {
 }
 
 const std::vector<std::string>& AllTargets() {
-  static const std::vector<std::string> kTargets = {"ingest", "writer", "query"};
+  static const std::vector<std::string> kTargets = {"ingest", "writer", "query", "prompt-registry"};
   return kTargets;
 }
 
@@ -283,7 +299,7 @@ absl::StatusOr<std::vector<std::string>> ParseTargets(const std::string& text) {
     for (const auto& t : AllTargets()) known = known || t == name;
     if (!known) {
       return absl::InvalidArgumentError(
-          absl::StrCat("--target: unknown module '", name, "' (known: all, ingest, writer, query)"));
+          absl::StrCat("--target: unknown module '", name, "' (known: all, ingest, writer, query, prompt-registry)"));
     }
     bool dup = false;
     for (const auto& t : out) dup = dup || t == name;
@@ -347,6 +363,7 @@ absl::StatusOr<Config> LoadFromString(const std::string& yaml_text) {
   OSPREY_RETURN_IF_ERROR(ParseIngest(s.Sub("ingest"), c.ingest));
   OSPREY_RETURN_IF_ERROR(ParseWriter(s.Sub("writer"), c.writer));
   OSPREY_RETURN_IF_ERROR(ParseQuery(s.Sub("query"), c.query));
+  OSPREY_RETURN_IF_ERROR(ParsePrompts(s.Sub("prompts"), c.prompts));
   OSPREY_RETURN_IF_ERROR(s.CheckNoUnknownKeys());
   return c;
 }

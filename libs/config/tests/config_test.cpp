@@ -116,7 +116,30 @@ TEST_CASE("targets parse as all or a comma list") {
   CHECK(*ParseTargets("ingest,writer,ingest") == std::vector<std::string>{"ingest", "writer"});
   auto bad = ParseTargets("ingest,evaluatr");
   REQUIRE_FALSE(bad.ok());
-  CHECK(Msg(bad.status()) == "--target: unknown module 'evaluatr' (known: all, ingest, writer, query)");
+  CHECK(Msg(bad.status()) == "--target: unknown module 'evaluatr' (known: all, ingest, writer, query, prompt-registry)");
+  CHECK(*ParseTargets("prompt-registry") == std::vector<std::string>{"prompt-registry"});
+}
+
+TEST_CASE("the prompts section and the gateway's registry endpoint") {
+  Config defaults;
+  CHECK(defaults.prompts.listen == "127.0.0.1:6010");
+  CHECK(defaults.prompts.admin_listen == "127.0.0.1:6011");
+  CHECK(defaults.query.prompt_registry_endpoint == "127.0.0.1:6010");
+  auto c = LoadFromString(
+      "prompts: {listen: \"127.0.0.1:7010\", admin_listen: \"127.0.0.1:0\"}\n"
+      "query: {prompt_registry_endpoint: \"registry.internal:7010\"}\n");
+  REQUIRE(c.ok());
+  CHECK(c->prompts.listen == "127.0.0.1:7010");
+  CHECK(c->prompts.admin_listen == "127.0.0.1:0");
+  CHECK(c->query.prompt_registry_endpoint == "registry.internal:7010");
+  CHECK(c->Validate(AllTargets()).ok());
+  CHECK(Msg(LoadFromString("prompts: {listn: x}\n").status()) == "prompts.listn: unknown key");
+  Config bad;
+  bad.prompts.listen = "nowhere";
+  CHECK(Msg(bad.Validate(AllTargets())) == "prompts.listen: 'nowhere' is not host:port");
+  bad = Config{};
+  bad.query.prompt_registry_endpoint = "registry";
+  CHECK(Msg(bad.Validate(AllTargets())) == "query.prompt_registry_endpoint: 'registry' is not host:port");
 }
 
 TEST_CASE("host:port parsing") {

@@ -98,6 +98,18 @@ struct WriterConfig {
 struct QueryConfig {
   std::string listen = "0.0.0.0:6006";
   int handler_threads = 16;
+  // The prompt registry's gRPC address, used when this process does not run the registry itself
+  // (services/prompt-registry/include/osprey/prompt_registry/channel.hpp).
+  std::string prompt_registry_endpoint = "127.0.0.1:6010";
+  absl::Status Validate() const;
+};
+
+// The prompt registry (services/prompt-registry). In the embedded mode it has no port: the query
+// gateway reaches it through an in-process channel. Run alone (or without every module) it serves
+// gRPC on `listen`, and /healthz, /readyz, /metrics on `admin_listen` unless ingest or query serve them.
+struct PromptsConfig {
+  std::string listen = "127.0.0.1:6010";
+  std::string admin_listen = "127.0.0.1:6011";
   absl::Status Validate() const;
 };
 
@@ -109,6 +121,7 @@ struct Config {
   IngestConfig ingest;
   WriterConfig writer;
   QueryConfig query;
+  PromptsConfig prompts;
 
   // Checks every section, and the mode rule against the modules this process runs.
   absl::Status Validate(const std::vector<std::string>& targets) const;
