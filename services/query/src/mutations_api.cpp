@@ -44,35 +44,6 @@ http::Response JsonReply(int status, const rapidjson::StringBuffer& buffer) {
 
 // ---------------------------------------------------------------- request bodies (FastAPI's 422s)
 
-// The JSON object of a request body; a 422 HTTPValidationError as FastAPI words it otherwise.
-Parsed<std::unique_ptr<rapidjson::Document>> ParseObjectBody(const http::Request& request) {
-  auto document = std::make_unique<rapidjson::Document>();
-  if (request.body.empty()) {
-    return BodyValidationRejection({BodyIssue{{}, "missing", "Field required", "null", ""}});
-  }
-  if (absl::Status st = http::ParseJson(request.body, *document); !st.ok()) {
-    rapidjson::StringBuffer ctx;
-    JsonWriter w(ctx);
-    w.StartObject();
-    w.Key("error");
-    WriteStr(w, base::ToStd(st.message()));
-    w.EndObject();
-    return BodyValidationRejection({BodyIssue{{std::to_string(document->GetErrorOffset())},
-                                              "json_invalid",
-                                              "JSON decode error",
-                                              "{}",
-                                              std::string(ctx.GetString(), ctx.GetSize())}});
-  }
-  if (!document->IsObject()) {
-    return BodyValidationRejection({BodyIssue{{},
-                                              "model_attributes_type",
-                                              "Input should be a valid dictionary or object to extract fields from",
-                                              Json(*document),
-                                              ""}});
-  }
-  return document;
-}
-
 // Field checks that append pydantic-style issues; each returns the value when it is well typed.
 class Fields final {
  public:

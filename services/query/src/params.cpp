@@ -8,6 +8,7 @@
 
 #include "osprey/base/status.hpp"
 #include "osprey/base/time.hpp"
+#include "osprey/http/json.hpp"
 #include "osprey/log/log.hpp"
 #include "osprey/metrics/metrics.hpp"
 #include "osprey/query/global_id.hpp"
@@ -354,6 +355,34 @@ Rejection StoreErrorRejection(const absl::Status& status) {
     return r;
   }
   return TextRejection(500, "store_error", "Internal Server Error");
+}
+
+Parsed<std::unique_ptr<rapidjson::Document>> ParseObjectBody(const http::Request& request) {
+  auto document = std::make_unique<rapidjson::Document>();
+  if (request.body.empty()) {
+    return BodyValidationRejection({BodyIssue{{}, "missing", "Field required", "null", ""}});
+  }
+  if (absl::Status st = http::ParseJson(request.body, *document); !st.ok()) {
+    rapidjson::StringBuffer ctx;
+    JsonWriter w(ctx);
+    w.StartObject();
+    w.Key("error");
+    WriteString(w, base::ToStd(st.message()));
+    w.EndObject();
+    return BodyValidationRejection({BodyIssue{{std::to_string(document->GetErrorOffset())},
+                                              "json_invalid",
+                                              "JSON decode error",
+                                              "{}",
+                                              std::string(ctx.GetString(), ctx.GetSize())}});
+  }
+  if (!document->IsObject()) {
+    return BodyValidationRejection({BodyIssue{{},
+                                              "model_attributes_type",
+                                              "Input should be a valid dictionary or object to extract fields from",
+                                              http::ToString(*document),
+                                              ""}});
+  }
+  return document;
 }
 
 std::string PathValue(const http::Request& request, std::string_view name) {

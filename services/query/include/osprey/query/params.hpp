@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "osprey/http/server.hpp"
+#include "rapidjson/document.h"
 #include "osprey/store/store.hpp"
 
 namespace osprey::metrics {
@@ -113,6 +115,11 @@ struct BodyIssue {
 
 // 422 application/json HTTPValidationError listing every body issue, in order.
 Rejection BodyValidationRejection(const std::vector<BodyIssue>& issues);
+
+// The JSON object of a request body; otherwise a 422 HTTPValidationError as FastAPI words it (empty
+// body: "Field required"; malformed JSON: "JSON decode error" at its offset; not an object:
+// model_attributes_type).
+Parsed<std::unique_ptr<rapidjson::Document>> ParseObjectBody(const http::Request& request);
 
 // A store failure as the client sees it: retryable ones are 503 + Retry-After, the rest 500. The
 // detail is logged, never sent (it may name tables or paths).
