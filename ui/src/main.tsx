@@ -1,4 +1,4 @@
-import { StrictMode, useEffect, useState } from "react";
+import { StrictMode, Suspense, lazy, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { BrowserRouter, Link, Route, Routes, useParams } from "react-router-dom";
 import "./theme.css";
@@ -6,6 +6,11 @@ import { ProjectsView } from "./views/Projects";
 import { TracesView } from "./views/Traces";
 import { TraceView } from "./views/Trace";
 import { SessionsView, SessionView } from "./views/Sessions";
+
+// The prompt pages load on first visit, outside the initial bundle.
+const PromptsListView = lazy(() => import("./prompts/PromptsView").then((m) => ({ default: m.PromptsListView })));
+const PromptView = lazy(() => import("./prompts/PromptsView").then((m) => ({ default: m.PromptView })));
+const loading = <div className="page muted">loading…</div>;
 
 function ThemeToggle() {
   const [theme, setTheme] = useState(() => localStorage.getItem("osprey-theme") ?? (matchMedia?.("(prefers-color-scheme: dark)").matches ? "dark" : "light"));
@@ -44,6 +49,7 @@ function Shell({ children }: { children: React.ReactNode }) {
           <Route path="*" element={null} />
         </Routes>
         <span className="spacer" />
+        <Link to="/prompts">Prompts</Link>
         <ThemeToggle />
       </header>
       <main>{children}</main>
@@ -71,6 +77,8 @@ createRoot(document.getElementById("root")!).render(
           <Route path="/projects/:project/traces/:traceId" element={<TraceView />} />
           <Route path="/projects/:project/sessions" element={<SessionsView />} />
           <Route path="/projects/:project/sessions/:sessionId" element={<SessionView />} />
+          <Route path="/prompts" element={<Suspense fallback={loading}><PromptsListView /></Suspense>} />
+          <Route path="/prompts/:prompt" element={<Suspense fallback={loading}><PromptView /></Suspense>} />
           <Route path="*" element={<NotFound />} />
         </Routes>
       </Shell>

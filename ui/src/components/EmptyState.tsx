@@ -1,6 +1,6 @@
 import { useState } from "react";
 
-function Copyable({ text, label }: { text: string; label: string }) {
+export function Copyable({ text, label }: { text: string; label: string }) {
   const [copied, setCopied] = useState(false);
   return (
     <div className="copyable">
