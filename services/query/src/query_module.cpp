@@ -4,6 +4,8 @@
 #include "osprey/query/ui_api.hpp"
 #include "osprey/query/annotations_api.hpp"
 #include "osprey/query/mutations_api.hpp"
+#include "osprey/query/prompts_api.hpp"
+#include "osprey/prompt_registry/channel.hpp"
 #include "osprey/query/span_query_api.hpp"
 
 namespace osprey::query {
@@ -23,6 +25,12 @@ QueryModule::QueryModule(const config::QueryConfig& config, store::Store& store,
 QueryModule::~QueryModule() { Stop(); }
 
 absl::Status QueryModule::Start() {
+  // Phoenix's prompt routes call the registry; its channel exists only once the registry module started
+  // (before this one), so the routes are added here, before the server takes requests.
+  PromptsApi(std::shared_ptr<PromptsApi::Stub>(
+                 prompts::v1::PromptRegistry::NewStub(prompt_registry::PromptRegistryChannel(config_))),
+             metrics_)
+      .Register(router_);
   OSPREY_ASSIGN_OR_RETURN(auto address, config::ParseHostPort(config_.listen));
   http::ServerConfig cfg;
   cfg.name = "query";
