@@ -397,6 +397,62 @@ try {
     expect((await fetch(`${server.base}/v1/projects/e2e-renamed`)).status === 404, "project still there");
   });
 
+  await check("prompts: an empty list, then a prompt's versions and tags; moving a tag in the UI shows in REST", async () => {
+    if (!(await routeExists(server.base, "GET", "/v1/prompts")))
+      throw new Skip("the prompt routes (/v1/prompts, /v1/prompt_versions/{id}/tags) are not in this build yet");
+    await page.goto(`${server.base}/prompts`);
+    await page.getByTestId("prompts-empty").waitFor();
+    const post = async (path, body) => {
+      const res = await fetch(`${server.base}${path}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+      const text = await res.text();
+      expect(res.ok, `POST ${path}: ${res.status} ${text}`);
+      return text ? JSON.parse(text) : null;
+    };
+    const version = (content, description) => ({
+      prompt: { name: "e2e-support", description: "answers support questions" },
+      version: {
+        description,
+        model_provider: "OPENAI",
+        model_name: "gpt-4o-mini",
+        template: { type: "chat", messages: [{ role: "system", content: "You help with {{ product }}." }, { role: "user", content }] },
+        template_type: "CHAT",
+        template_format: "MUSTACHE",
+        invocation_parameters: { type: "openai", openai: { temperature: 0.2 } },
+      },
+    });
+    const v1 = (await post("/v1/prompts", version("Hello {{ name }}", "first"))).data.id;
+    const v2 = (await post("/v1/prompts", version("Hi {{ name }}, what about {{ topic }}?", "second"))).data.id;
+    await post(`/v1/prompt_versions/${encodeURIComponent(v1)}/tags`, { name: "production" });
+    await post(`/v1/prompt_versions/${encodeURIComponent(v2)}/tags`, { name: "staging" });
+
+    await page.goto(`${server.base}/prompts`);
+    await page.locator('tr[data-prompt="e2e-support"]').click();
+    await page.waitForURL(/\/prompts\/e2e-support/);
+    const item = (id) => page.locator(`[data-testid="versions"] li[data-version-id="${id}"]`);
+    await item(v1).locator('[data-tag="production"]').waitFor();
+    await item(v2).locator('[data-tag="staging"]').waitFor();
+    expect((await page.locator('[data-testid="versions"] li').count()) === 2, "two versions listed");
+    // The newest version is selected: type sample variables, then move "production" onto it.
+    await page.getByLabel("variable name").fill("Ada");
+    await page.getByTestId("rendered").filter({ hasText: "Hi Ada, what about {{ topic }}?" }).waitFor();
+    await page.getByLabel("tag name").fill("production");
+    await page.getByRole("button", { name: "Tag this version" }).click();
+    await item(v2).locator('[data-tag="production"]').waitFor();
+    await item(v1).locator('[data-tag="production"]').waitFor({ state: "detached" });
+    const byTag = await (await fetch(`${server.base}/v1/prompts/e2e-support/tags/production`)).json();
+    expect(byTag.data?.id === v2, `GET /v1/prompts/e2e-support/tags/production: ${JSON.stringify(byTag)}`);
+    const oldTags = await (await fetch(`${server.base}/v1/prompt_versions/${encodeURIComponent(v1)}/tags`)).json();
+    expect(!oldTags.data.some((t) => t.name === "production"), `v1 still tagged: ${JSON.stringify(oldTags)}`);
+    expect((await page.getByTestId("snippet").innerText()).includes('tag="production"'), "snippet does not fetch by tag");
+    await page.getByLabel("compare with version").selectOption(v1);
+    await page.getByTestId("diff").locator('[data-kind="added"]').first().waitFor();
+    await shot("prompt");
+    // The deep link (version, compare, vars) reopens the same view.
+    await page.reload();
+    await page.getByTestId("diff").waitFor();
+    expect((await page.getByLabel("variable name").inputValue()) === "Ada", "sample variables not kept in the URL");
+  });
+
   await check("dark theme", async () => {
     await page.goto(`${server.base}/projects/${project}/traces/${sample.traceId}?span=${sample.llmSpanId}`);
     await page.getByLabel("toggle theme").click();

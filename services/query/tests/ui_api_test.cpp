@@ -12,13 +12,9 @@
 #include "rapidjson/document.h"
 
 #ifdef OSPREY_UI_TEST_POSTGRES
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cstdio>
-
+// This binary runs every case on Postgres: a fresh database per Harness in one private cluster.
 #include "osprey/store/postgres_store.hpp"
+#include "osprey/storetest/postgres_cluster.hpp"
 #endif
 
 using namespace osprey;
@@ -64,51 +60,6 @@ struct Reply {
   rapidjson::Document json;
 };
 
-#ifdef OSPREY_UI_TEST_POSTGRES
-// This binary runs every case on Postgres: one private cluster (deploy/postgres/start on a free
-// loopback port) for the process, a fresh database per Harness.
-class PostgresCluster final {
- public:
-  static PostgresCluster& Get() {
-    static PostgresCluster cluster;
-    return cluster;
-  }
-  ~PostgresCluster() {
-    std::system((std::string(OSPREY_PG_DEPLOY_DIR) + "/stop '" + dir_ + "' >/dev/null 2>&1").c_str());
-    std::filesystem::remove_all(dir_);
-  }
-  std::string NewDatabaseDsn() {
-    const std::string name = "ui_api_t" + std::to_string(++databases_);
-    const std::string psql = "psql -q 'host=127.0.0.1 port=" + std::to_string(port_) +
-                             " user=postgres dbname=postgres' -c 'CREATE DATABASE " + name + "' >/dev/null";
-    REQUIRE(std::system(psql.c_str()) == 0);
-    return "host=127.0.0.1 port=" + std::to_string(port_) + " user=postgres dbname=" + name;
-  }
-
- private:
-  PostgresCluster() {
-    char tmpl[] = "/tmp/osprey-ui-pg-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    dir_ = tmpl;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof(addr);
-    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), size) == 0);
-    REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size) == 0);
-    close(fd);
-    port_ = ntohs(addr.sin_port);
-    const std::string start =
-        std::string(OSPREY_PG_DEPLOY_DIR) + "/start '" + dir_ + "' " + std::to_string(port_) + " >/dev/null 2>&1";
-    REQUIRE(std::system(start.c_str()) == 0);
-  }
-  std::string dir_;
-  int port_ = 0;
-  int databases_ = 0;
-};
-#endif
-
 class Harness {
  public:
   Harness() {
@@ -117,7 +68,7 @@ class Harness {
     dir_ = tmpl;
 #ifdef OSPREY_UI_TEST_POSTGRES
     store::PostgresConfig config;
-    config.dsn = PostgresCluster::Get().NewDatabaseDsn();
+    config.dsn = storetest::PostgresTestCluster::Get(OSPREY_PG_DEPLOY_DIR).NewDatabaseDsn();
     config.pool_size = 2;
     auto opened = store::OpenPostgresStore(config);
 #else
