@@ -52,7 +52,7 @@ PROFILES = {
     # make bench: < 10 minutes on the 2-core machine. Phoenix stores ~50-500 spans/s here, so a phase's settle
     # wait is short and the backlog is recounted at the end of the system's run (final_settle).
     "short": dict(seconds=3, rates=[500, 4000], rate_seconds=3, query_spans=1_000, query_repetitions=50,
-                  query_seconds=4, settle_timeout=10, stall_seconds=5, query_settle_timeout=90, final_settle=30),
+                  query_seconds=4, settle_timeout=10, stall_seconds=5, query_settle_timeout=120, final_settle=20),
     # bench/run-all: longer phases, more offered rates, 100k query spans per system (Phoenix takes minutes).
     "full": dict(seconds=30, rates=[250, 500, 1000, 2000, 4000, 8000, 12000], rate_seconds=20,
                  query_spans=100_000, query_repetitions=200, query_seconds=20, settle_timeout=120,
@@ -542,25 +542,26 @@ def ingest_phase(system, loadgen, profile, name, protocol, args, timeout_s, sett
 
 
 def final_recount(system, entry, profile):
-    """After the last phase: waits (bounded by final_settle) until no phase's project grows any more, then
-    records each phase's stored count. Spans stored after their phase's settle wait are late, not lost;
-    acknowledged spans stored nowhere by now are lost."""
+    """After the last ingest phase: waits (bounded by final_settle) until every phase's project holds its
+    acknowledged spans or none grew for 2 × stall_seconds, then records each phase's stored count. Spans stored
+    after their phase's settle wait are `late`; acknowledged spans stored nowhere by then are `acked_but_lost`
+    (for a system that acknowledges before storing, they may still sit in its memory: not durable)."""
+    phases = [p for p in entry["phases"] if p["phase"] != "query"]
     deadline = time.time() + profile["final_settle"]
     last, last_change = None, time.time()
     while True:
-        counts = {p["phase"]: system.stored(f"bench-{p['phase']}") for p in entry["phases"]}
+        counts = {p["phase"]: system.stored(f"bench-{p['phase']}") for p in phases}
         now = time.time()
         if counts != last:
             last, last_change = counts, now
-        if all(counts[p["phase"]] >= p["acked"] for p in entry["phases"]) or now - last_change > \
-                2 * profile["stall_seconds"] or now > deadline:  # last_change: any phase's count grew
+        done = all(counts[p["phase"]] >= p["acked"] for p in phases)
+        if done or now - last_change > 2 * profile["stall_seconds"] or now > deadline:
             break
         time.sleep(1)
-    for p in entry["phases"]:
+    for p in phases:
         p["stored_at_end"] = counts[p["phase"]]
         p["late"] = max(0, min(p["acked"], counts[p["phase"]]) - p["visible"])
         p["acked_but_lost"] = max(0, p["acked"] - max(p["visible"], counts[p["phase"]]))
-    entry["final_settle_seconds"] = round(profile["final_settle"] - max(0.0, deadline - time.time()), 1)
     log(f"{system.name}: stored at the end of the run " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
@@ -623,21 +624,8 @@ def run_system(system, loadgen, profile, results):
         system.start()
         entry["start_seconds"] = round(time.time() - t0, 1)
         entry["versions"] = system.versions()
-        sec, cap = profile["seconds"], profile["seconds"] + 120
-        base = ["--rate", 0, "--concurrency", 8, "--spans-per-request", 50]
-        for name, protocol, args in [
-            ("a-grpc", "grpc", base + ["--duration", sec]),
-            ("a-http", "http", base + ["--duration", sec]),
-            ("b-large", "grpc", ["--rate", 0, "--concurrency", 8, "--spans-per-request", 10, "--duration", sec,
-                                 "--large-every", 20, "--large-bytes", 100 * 1024,
-                                 "--large-bytes-max", 1024 * 1024]),
-        ] + [(f"c-{rate}", "grpc", ["--rate", rate, "--concurrency", 20, "--spans-per-request", 50, "--duration",
-                                     profile["rate_seconds"]]) for rate in profile["rates"]]:
-            phase, _, _ = ingest_phase(system, loadgen, profile, name, protocol, args, cap)
-            entry["phases"].append(phase)
-        final_recount(system, entry, profile)
-        # The query data set: the same spans on every system (fixed seed and request split), retried until
-        # accepted, so what differs is only how fast each system takes them.
+        # First the query data set, on an idle system: the same spans on every system (fixed seed and request
+        # split), retried until accepted and waited for until stored, so the queries run on identical data.
         requests = profile["query_spans"] // 50
         phase, ids, traces = ingest_phase(
             system, loadgen, profile, "query", "grpc",
@@ -647,7 +635,21 @@ def run_system(system, loadgen, profile, results):
         phase.update(stored_at_end=phase["stored_at_settle"], late=0)
         entry["phases"].append(phase)
         entry["query_data_digest"] = hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:16]
+        entry["query_data_visible"] = len(ids)
         entry["queries"] = time_queries(system, profile, traces, seed=7)
+        # Then the ingest phases, each into its own project.
+        sec, cap = profile["seconds"], profile["seconds"] + 120
+        base = ["--rate", 0, "--concurrency", 8, "--spans-per-request", 50]
+        for name, protocol, args in [
+            ("a-grpc", "grpc", base + ["--duration", sec]),
+            ("a-http", "http", base + ["--duration", sec]),
+            ("b-large", "grpc", ["--rate", 0, "--concurrency", 8, "--spans-per-request", 10, "--duration", sec,
+                                 "--large-every", 20, "--large-bytes", 100 * 1024, "--large-bytes-max", 1024 * 1024]),
+        ] + [(f"c-{rate}", "grpc", ["--rate", rate, "--concurrency", 20, "--spans-per-request", 50, "--duration",
+                                     profile["rate_seconds"]]) for rate in profile["rates"]]:
+            phase, _, _ = ingest_phase(system, loadgen, profile, name, protocol, args, cap)
+            entry["phases"].append(phase)
+        final_recount(system, entry, profile)
         if isinstance(system, OspreyDistributed):
             log("raw COPY of the a-grpc rows")
             entry["raw_copy"] = system.raw_copy("bench-a-grpc")
@@ -783,14 +785,15 @@ def render(results):
     L.append("**Ingest** (acked/s: the generator's acknowledged spans per second of sending; stored/s: spans "
              "stored within the phase's settle wait ÷ time from the first request until the system stopped adding "
              "them (or the wait ended); visible: distinct span ids `GET /v1/projects/{p}/spans` lists after the "
-             "wait; late: stored only after the wait (recounted before the query phase); lost: acknowledged but "
-             "stored nowhere by then; CPU s: user + system CPU time of all the system's processes (not the "
+             "wait; late: stored only after the wait (recounted once after the last phase, waiting up to the "
+             "recount bound); not stored: acknowledged but stored nowhere by then (Phoenix: still in its in-memory "
+             "queue — acknowledged, not durable); CPU s: user + system CPU time of all the system's processes (not the "
              "generator) from the first request to the end of the wait; memory: peak RSS sampled every 0.5 s — PSS "
              f"summed for Postgres and Kafka process trees). Settle wait per phase: {args['settle_timeout']} s, or "
              f"{args['stall_seconds']} s without growth; the recount waits up to {args['final_settle']} s.")
     L.append("")
     L.append("| system | phase | proto | offered/s | acked/s | stored/s | ack p50 ms | p99 | p99.9 | acked | failed | "
-             "visible | late | lost | settle s | CPU s | stored per CPU-s | memory MiB |")
+             "visible | late | not stored | settle s | CPU s | stored per CPU-s | memory MiB |")
     L.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for name, entry in results["systems"].items():
         if entry["error"]:
@@ -841,7 +844,10 @@ def render(results):
             r = results["systems"][n]["queries"].get(q)
             cells.append("—" if not r or not r["n"] else f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f}")
         L.append(f"| {q} | {req} | " + " | ".join(cells) + " |")
-    L.append("| data set digest | | " + " | ".join(results["systems"][n].get("query_data_digest", "") for n in names) + " |")
+    L.append("| spans of the data set stored and listed | | " + " | ".join(
+        f"{results['systems'][n].get('query_data_visible', 0):,} of {args['query_spans']:,}" for n in names) + " |")
+    L.append("| digest of the listed span ids | | " + " | ".join(
+        results["systems"][n].get("query_data_digest", "") for n in names) + " |")
     L.append("")
     if results.get("appendix"):
         L.append("**Osprey alone on 10M spans in Postgres** (`bench/query.sh --spans 10000000 --store postgres "
@@ -899,7 +905,7 @@ def print_table(results):
     print(f"\nOsprey vs Phoenix ({results['profile']} profile), {results['machine']['cores']} cores, "
           f"load {results['load_before']} -> {results['load_after']}")
     print(f"{'system':<19} {'phase':<8} {'proto':<5} {'offered':>8} {'acked/s':>9} {'stored/s':>9} {'p50':>7} "
-          f"{'p99':>8} {'p99.9':>8} {'acked':>9} {'visible':>9} {'lost':>7}  memory MiB")
+          f"{'p99':>8} {'p99.9':>8} {'acked':>9} {'visible':>9} {'unstored':>9}  memory MiB")
     for name, entry in results["systems"].items():
         if entry["error"]:
             print(f"{name:<19} FAILED: {entry['error'][:200]}")
@@ -907,7 +913,7 @@ def print_table(results):
             offered = "max" if not p["offered"] else f"{p['offered']:.0f}"
             print(f"{name:<19} {p['phase']:<8} {p['protocol']:<5} {offered:>8} {p['acked_per_s']:>9.0f} "
                   f"{p['e2e_per_s']:>9} {p['ack_p50_ms']:>7.1f} {p['ack_p99_ms']:>8.1f} {p['ack_p999_ms']:>8.1f} "
-                  f"{p['acked']:>9} {p['visible']:>9} {p['acked_but_lost']:>7}  {p['memory_mib']}")
+                  f"{p['acked']:>9} {p['visible']:>9} {p['acked_but_lost']:>9}  {p['memory_mib']}")
     for name, entry in results["systems"].items():
         for q, r in entry.get("queries", {}).items():
             print(f"{name:<19} query {q:<16} n={r['n']:<4} p50 {r['p50_ms']} ms  p99 {r['p99_ms']} ms")
