@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState, type ReactNode } from "react";
 
 // Renders only the rows inside the viewport (plus a small overscan) of a fixed-row-height list.
-// `onNearEnd` fires when the last rows come into view (to fetch the next page).
+// `onNearEnd` fires when the last rows come into view (to fetch the next page). A new `resetKey`
+// (another query) scrolls back to the top.
 export function VirtualList<T>(props: {
   items: T[];
   rowHeight: number;
@@ -10,6 +11,7 @@ export function VirtualList<T>(props: {
   className?: string;
   scrollToIndex?: number | null;
   testId?: string;
+  resetKey?: unknown;
 }) {
   const { items, rowHeight, render, onNearEnd, scrollToIndex } = props;
   const ref = useRef<HTMLDivElement>(null);
@@ -33,6 +35,11 @@ export function VirtualList<T>(props: {
     if (top < el.scrollTop) el.scrollTop = top;
     else if (top + rowHeight > el.scrollTop + el.clientHeight) el.scrollTop = top + rowHeight - el.clientHeight;
   }, [scrollToIndex, rowHeight]);
+
+  useEffect(() => {
+    if (ref.current) ref.current.scrollTop = 0;
+    setScrollTop(0);
+  }, [props.resetKey]);
 
   const overscan = 10;
   const first = Math.max(0, Math.floor(scrollTop / rowHeight) - overscan);

@@ -2,7 +2,7 @@
 // version (set, move, delete), a diff between two versions, the template rendered with sample
 // variables, and a snippet to fetch it with arize-phoenix-client. Everything selected is in the URL:
 // /prompts/:prompt?version=<id>&compare=<id>&vars=<JSON object>.
-import { useEffect, useMemo, useState } from "react";
+import { useMemo, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
 import { ApiError } from "../api";
 import { Copyable } from "../components/EmptyState";
@@ -256,8 +256,12 @@ function VersionDetail(props: {
   const [tagName, setTagName] = useState("");
   const names = versionVariables(v);
   const rendered = renderMessages(v, vars);
-  const [snippetTag, setSnippetTag] = useState<string>("");
-  useEffect(() => setSnippetTag(props.tags[0]?.name ?? ""), [v.id, props.tags]);
+  // The snippet's tag: the one picked (or just set) while it is on this version, else "production"
+  // when the version has it, else its first tag.
+  const [pickedTag, setSnippetTag] = useState<string>("");
+  const snippetTag = props.tags.some((t) => t.name === pickedTag)
+    ? pickedTag
+    : (props.tags.find((t) => t.name === "production") ?? props.tags[0])?.name ?? "";
   const snippetVars = Object.fromEntries(names.map((n) => [n, vars[n] ?? ""]));
   const snippet = fetchSnippet(
     window.location.origin,
@@ -294,7 +298,11 @@ function VersionDetail(props: {
           onSubmit={(e) => {
             e.preventDefault();
             const t = tagName.trim();
-            if (t) void props.onSetTag(t).then(() => setTagName(""));
+            if (t)
+              void props.onSetTag(t).then(() => {
+                setTagName("");
+                setSnippetTag(t);
+              });
           }}
         >
           <input

@@ -313,6 +313,7 @@ export function TracesView() {
             rowHeight={ROW_HEIGHT}
             onNearEnd={loadMore}
             scrollToIndex={active}
+            resetKey={fetchPage}
             testId="trace-rows"
             render={(r, i) => (
               <div
