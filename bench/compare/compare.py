@@ -51,7 +51,7 @@ END_MARK = "<!-- bench:results:end -->"
 PROFILES = {
     # make bench: < 10 minutes on the 2-core machine. Phoenix stores ~50-500 spans/s here, so a phase's settle
     # wait is short and the backlog is recounted at the end of the system's run (final_settle).
-    "short": dict(seconds=3, rates=[500, 4000], rate_seconds=3, query_spans=1_000, query_repetitions=50,
+    "short": dict(seconds=3, rates=[500, 2000, 8000], rate_seconds=3, query_spans=1_000, query_repetitions=50,
                   query_seconds=4, settle_timeout=10, stall_seconds=5, query_settle_timeout=120, final_settle=20),
     # bench/run-all: longer phases, more offered rates, 100k query spans per system (Phoenix takes minutes).
     "full": dict(seconds=30, rates=[250, 500, 1000, 2000, 4000, 8000, 12000], rate_seconds=20,
@@ -373,9 +373,12 @@ class OspreyDistributed(OspreyEmbedded):
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def components(self):
-        pid = lambda f: int((self.state / f).read_text().strip()) if (self.state / f).exists() else 0  # noqa: E731
-        return {"ingest": pid("ingest.pid"), "writer": pid("writer.pid"), "query": pid("query.pid"),
-                "kafka": pid("kafka/kafka.pid"), "postgres": postmaster_pid(self.state / "postgres")}
+        """Every process deploy/local started: one per service (<service>.pid), Kafka and Postgres."""
+        out = {f.stem: int(f.read_text().strip()) for f in sorted(self.state.glob("*.pid"))}
+        kafka = self.state / "kafka" / "kafka.pid"
+        out["kafka"] = int(kafka.read_text().strip()) if kafka.exists() else 0
+        out["postgres"] = postmaster_pid(self.state / "postgres")
+        return out
 
     def stored(self, project=None):
         if project is None:
@@ -758,6 +761,10 @@ def render(results):
     L.append(f"Versions: Osprey {v['osprey']}; arize-phoenix {results.get('phoenix_version', '?')} "
              f"(pinned in `bench/compare/requirements.txt`); {v['postgres']}; SQLite {v['sqlite']}; "
              f"Kafka {v['kafka']}; {v['compiler']}; Python {v['python']}.")
+    L.append("")
+    L.append("Time per system (start-up included): " + ", ".join(
+        f"{n} {e.get('seconds', 0):.0f} s (start {e.get('start_seconds', 0):.0f} s)" for n, e in results["systems"].items())
+        + ".")
     L.append("")
     L.append("Commands:")
     L.append("")
