@@ -48,8 +48,9 @@ test-asan: bootstrap
 	@cmake --build --preset asan-ubsan -j $(JOBS)
 	@ctest --preset asan-ubsan --output-on-failure
 
+# Osprey side by side with Phoenix and a raw COPY, the short run (< 10 min; the full one: bench/run-all).
 bench: build
-	@bench/embedded.sh
+	@OSPREY_BENCH_BUILD_DIR=$(BUILD_DIR) OSPREY_BENCH_COMMAND="make bench" bench/run-all --short
 
 # libFuzzer targets (clang-14, ASan + UBSan), each run for FUZZ_SECONDS over its seed corpus.
 FUZZ_SECONDS ?= 60
