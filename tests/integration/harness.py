@@ -70,6 +70,7 @@ def default_config(data_dir: Path) -> dict:
         },
         "query": {"listen": "127.0.0.1:0"},
         "writer": {"admin_listen": "127.0.0.1:0"},
+        "prompts": {"listen": "127.0.0.1:0", "admin_listen": "127.0.0.1:0"},
         "store": {"kind": "sqlite", "sqlite": {"synchronous": "normal"}},
         "bus": {"kind": "inprocess"},
     }
@@ -218,7 +219,8 @@ class Osprey(OspreyClient):
             time.sleep(0.05)
         self.ports = json.loads(ports_file.read_text())
         required = {"all": ("ingest_grpc", "ingest_http", "query_http"), "ingest": ("ingest_grpc", "ingest_http"),
-                    "query": ("query_http",), "writer": ("admin_http",)}.get(self.target, ())
+                    "query": ("query_http",), "writer": ("admin_http",),
+                    "prompt-registry": ("prompts_grpc", "admin_http")}.get(self.target, ())
         for key in required:
             if not isinstance(self.ports.get(key), int) or not 0 < self.ports[key] < 65536:
                 raise OspreyError(f"ports file lacks a valid {key}: {self.ports}")
@@ -439,6 +441,7 @@ class DistributedOsprey(OspreyClient):
         self.postgres = postgres
         self.database = database
         self.writers = [self._service("writer")]
+        self.prompt_registry = self._service("prompt-registry")
         self.ingest = self._service("ingest")
         self.query = self._service("query")
 
@@ -455,7 +458,7 @@ class DistributedOsprey(OspreyClient):
 
     @property
     def services(self) -> list:
-        return [*self.writers, self.ingest, self.query]
+        return [*self.writers, self.prompt_registry, self.ingest, self.query]
 
     def add_writer(self) -> Osprey:
         """Starts one more writer in the same consumer group (they share the partitions)."""
@@ -486,7 +489,15 @@ class DistributedOsprey(OspreyClient):
         for service in self.services:  # writer first: it subscribes before anything is published
             if not service.alive():
                 service.start()
+                if service is self.prompt_registry:
+                    self._pin_prompt_registry()
         return self
+
+    def _pin_prompt_registry(self) -> None:
+        """The registry keeps the port it picked across restarts, and the gateway calls it there."""
+        endpoint = f"127.0.0.1:{self.prompt_registry.ports['prompts_grpc']}"
+        self.prompt_registry.config = merge(self.prompt_registry.config, {"prompts": {"listen": endpoint}})
+        self.query.config = merge(self.query.config, {"query": {"prompt_registry_endpoint": endpoint}})
 
     def alive(self) -> bool:
         return all(s.alive() for s in self.services)
@@ -496,8 +507,8 @@ class DistributedOsprey(OspreyClient):
             service.kill()
 
     def stop(self, timeout: float = 20.0) -> int | None:
-        """SIGTERM in dependency order (ingest, query, writers). Returns the first non-zero exit code."""
-        codes = [s.stop(timeout) for s in (self.ingest, self.query, *self.writers)]
+        """SIGTERM in dependency order (ingest, query, prompt registry, writers). Returns the first non-zero exit code."""
+        codes = [s.stop(timeout) for s in (self.ingest, self.query, self.prompt_registry, *self.writers)]
         return next((c for c in codes if c not in (0, None)), 0)
 
     def restart(self, hard: bool = True) -> "DistributedOsprey":
@@ -510,9 +521,10 @@ class DistributedOsprey(OspreyClient):
     # ---- what the embedded process serves on one port is spread over two here
 
     def metrics(self) -> dict[str, float]:
-        """The metrics of every service (ingest, query gateway, writers), summed by sample."""
+        """The metrics of every service (ingest, query gateway, prompt registry, writers), summed by sample."""
         out: dict[str, float] = {}
-        for url in (self.ingest_url, self.query_url, *(w.admin_url for w in self.writers)):
+        for url in (self.ingest_url, self.query_url, self.prompt_registry.admin_url,
+                    *(w.admin_url for w in self.writers)):
             response = requests.get(url + "/metrics", timeout=HTTP_TIMEOUT_S)
             if response.status_code != 200:
                 raise AssertionError(f"{url}/metrics -> {response.status_code}")

@@ -1,7 +1,8 @@
 // osprey: every Osprey module in one binary. `--target` picks the modules this process runs
 // (default `all`: the embedded mode — SQLite, the in-process bus, OTLP on 4317/4318, UI and REST on
-// 6006). Startup order is store, bus, writer, query, ingest; shutdown is the exact reverse, so ingest
-// stops accepting first and the writer commits what it was handed before the store closes.
+// 6006, the prompt registry in-process). Startup order is store, bus, writer, prompt-registry, query,
+// ingest; shutdown is the exact reverse, so ingest stops accepting first, the gateway stops calling the
+// registry before it goes, and the writer commits what it was handed before the store closes.
 
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include "osprey/ingest/ingest_module.hpp"
 #include "osprey/log/log.hpp"
 #include "osprey/metrics/metrics.hpp"
+#include "osprey/prompt_registry/module.hpp"
 #include "osprey/query/query_module.hpp"
 #include "osprey/runtime/runtime.hpp"
 #include "osprey/store/sqlite_store.hpp"
@@ -33,12 +35,13 @@
 
 namespace {
 
-constexpr char kUsage[] = R"(usage: osprey [--target=all|ingest,writer,query] [--config=FILE] [--data-dir=DIR]
+constexpr char kUsage[] = R"(usage: osprey [--target=all|ingest,writer,query,prompt-registry] [--config=FILE] [--data-dir=DIR]
               [--ports-file=FILE] [--check-config] [--version]
        osprey migrate [--config=FILE] [--data-dir=DIR]
 
 With no configuration, osprey runs every module in one process: OTLP/gRPC on :4317, OTLP/HTTP on
-:4318 and :6006/v1/traces, the REST API on :6006, SQLite in ./data.
+:4318 and :6006/v1/traces, the REST API on :6006, SQLite in ./data; the prompt registry runs in-process.
+--target=prompt-registry (osprey-prompt-registry) serves it over gRPC on prompts.listen (127.0.0.1:6010).
 )";
 
 #ifndef OSPREY_DEFAULT_TARGET
@@ -93,12 +96,13 @@ bool Contains(const std::vector<std::string>& v, const std::string& s) {
 
 // Written once every module has started; write-then-rename so readers never see half a file.
 bool WritePortsFile(const std::string& path, uint16_t grpc, uint16_t ingest_http, uint16_t query_http,
-                    uint16_t admin_http) {
+                    uint16_t admin_http, uint16_t prompts_grpc) {
   std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp);
     out << "{\"ingest_grpc\": " << grpc << ", \"ingest_http\": " << ingest_http << ", \"query_http\": " << query_http
-        << ", \"admin_http\": " << admin_http << ", \"pid\": " << getpid() << "}\n";
+        << ", \"admin_http\": " << admin_http << ", \"prompts_grpc\": " << prompts_grpc << ", \"pid\": " << getpid()
+        << "}\n";
     if (!out) return false;
   }
   return std::rename(tmp.c_str(), path.c_str()) == 0;
@@ -215,13 +219,19 @@ int Run(int argc, char** argv) {
   const bool run_ingest = Contains(*targets, "ingest");
   const bool run_writer = Contains(*targets, "writer");
   const bool run_query = Contains(*targets, "query");
+  const bool run_registry = Contains(*targets, "prompt-registry");
+  bool all_in_one = true;
+  for (const auto& t : osprey::config::AllTargets()) all_in_one = all_in_one && Contains(*targets, t);
+  // A lone prompt registry needs the store but no bus.
+  const bool need_bus = run_ingest || run_writer || run_query;
 
-  auto store = OpenStore(config, run_writer || run_query);
+  auto store = OpenStore(config, run_writer || run_query || run_registry);
   if (!store.ok()) {
     osprey::log::Error("cannot open the store", {{"kind", config.store.kind}, {"error", std::string(store.status().message())}});
     return 1;
   }
-  auto bus = OpenBus(config, &metrics);
+  absl::StatusOr<std::unique_ptr<osprey::bus::Bus>> bus = std::unique_ptr<osprey::bus::Bus>();
+  if (need_bus) bus = OpenBus(config, &metrics);
   if (!bus.ok()) {
     osprey::log::Error("cannot create the bus", {{"kind", config.bus.kind}, {"error", std::string(bus.status().message())}});
     return 1;
@@ -241,10 +251,19 @@ int Run(int argc, char** argv) {
   }
   if (*store) runtime.Add(std::make_unique<osprey::app::StoreModule>(**store));
   const int partitions = config.bus.kind == "kafka" ? config.bus.kafka.partitions : config.bus.inprocess.partitions;
-  runtime.Add(std::make_unique<osprey::app::BusModule>(
-      **bus, std::vector<osprey::bus::TopicSpec>{
-                 {osprey::bus::kSpansTopic, partitions, static_cast<size_t>(config.ingest.max_message_bytes)}}));
+  if (need_bus) {
+    runtime.Add(std::make_unique<osprey::app::BusModule>(
+        **bus, std::vector<osprey::bus::TopicSpec>{
+                   {osprey::bus::kSpansTopic, partitions, static_cast<size_t>(config.ingest.max_message_bytes)}}));
+  }
   if (run_writer) runtime.Add(std::make_unique<osprey::writer::WriterModule>(config.writer, **bus, **store, &metrics));
+  // Before the query gateway, which reaches it through PromptRegistryChannel: in-process only (no port)
+  // in the embedded mode, on prompts.listen when it serves other processes.
+  osprey::prompt_registry::PromptRegistryModule* registry = nullptr;
+  if (run_registry) {
+    registry = runtime.Add(std::make_unique<osprey::prompt_registry::PromptRegistryModule>(
+        all_in_one ? std::string() : config.prompts.listen, **store, &metrics));
+  }
   osprey::query::QueryModule* query = nullptr;
   if (run_query) {
     auto gateway_routes = [&](osprey::http::Router& router) {
@@ -263,8 +282,8 @@ int Run(int argc, char** argv) {
   osprey::ingest::IngestModule* ingest_module = ingest ? runtime.Add(std::move(ingest)) : nullptr;
   osprey::app::AdminServerModule* admin_server = nullptr;
   if (!run_ingest && !run_query) {
-    admin_server =
-        runtime.Add(std::make_unique<osprey::app::AdminServerModule>(config.writer.admin_listen, runtime, metrics));
+    admin_server = runtime.Add(std::make_unique<osprey::app::AdminServerModule>(
+        run_writer ? config.writer.admin_listen : config.prompts.admin_listen, runtime, metrics));
   }
 
   if (auto st = runtime.StartAll(); !st.ok()) {
@@ -275,8 +294,9 @@ int Run(int argc, char** argv) {
   uint16_t ingest_http_port = ingest_module ? ingest_module->http_port() : 0;
   uint16_t query_port = query ? query->port() : 0;
   uint16_t admin_port = admin_server ? admin_server->port() : 0;
+  uint16_t prompts_port = registry ? registry->port() : 0;
   if (!flags.ports_file.empty() &&
-      !WritePortsFile(flags.ports_file, grpc_port, ingest_http_port, query_port, admin_port)) {
+      !WritePortsFile(flags.ports_file, grpc_port, ingest_http_port, query_port, admin_port, prompts_port)) {
     osprey::log::Error("cannot write the ports file", {{"path", flags.ports_file}});
     runtime.StopAll();
     return 1;
@@ -286,7 +306,8 @@ int Run(int argc, char** argv) {
                                        {"otlp_grpc_port", static_cast<int64_t>(grpc_port)},
                                        {"otlp_http_port", static_cast<int64_t>(ingest_http_port)},
                                        {"http_port", static_cast<int64_t>(query_port)},
-                                       {"admin_port", static_cast<int64_t>(admin_port)}});
+                                       {"admin_port", static_cast<int64_t>(admin_port)},
+                                       {"prompts_grpc_port", static_cast<int64_t>(prompts_port)}});
   int sig = osprey::runtime::WaitForShutdownSignal();
   osprey::log::Info("shutting down", {{"signal", sig}});
   runtime.StopAll();
