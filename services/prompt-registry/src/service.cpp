@@ -47,30 +47,8 @@ grpc::Status FromStore(const absl::Status& status) {
   return grpc::Status(grpc::StatusCode::INTERNAL, "store error: " + message);
 }
 
-const char* CodeName(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::OK:
-      return "OK";
-    case grpc::StatusCode::CANCELLED:
-      return "CANCELLED";
-    case grpc::StatusCode::INVALID_ARGUMENT:
-      return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND:
-      return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS:
-      return "ALREADY_EXISTS";
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return "FAILED_PRECONDITION";
-    case grpc::StatusCode::UNAVAILABLE:
-      return "UNAVAILABLE";
-    case grpc::StatusCode::INTERNAL:
-      return "INTERNAL";
-    default:
-      return "OTHER";
-  }
-}
+// The code's canonical name ("NOT_FOUND"): gRPC and Abseil number their codes alike.
+std::string CodeName(grpc::StatusCode code) { return absl::StatusCodeToString(static_cast<absl::StatusCode>(code)); }
 
 // Time in the store is nanoseconds; the API speaks microseconds.
 int64_t Micros(int64_t ns) { return ns / 1000; }
@@ -191,7 +169,7 @@ grpc::Status PromptRegistryService::Observe(const char* method, Fn&& fn) {
   const auto start = std::chrono::steady_clock::now();
   grpc::Status status = fn();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const char* code = CodeName(status.error_code());
+  const std::string code = CodeName(status.error_code());
   if (rpcs_ != nullptr) rpcs_->With({method, code}).Inc();
   if (duration_ != nullptr) duration_->With({method}).Observe(seconds);
   // The client's mistakes are its own business (counted, logged at debug); ours are warnings.
