@@ -1,5 +1,8 @@
 #include "json_util.hpp"
 
+#include <utility>
+#include <vector>
+
 #include "rapidjson/error/en.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -8,10 +11,24 @@ namespace osprey::prompts {
 
 absl::StatusOr<rapidjson::Document> ParseJson(std::string_view json) {
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseFullPrecisionFlag>(json.data(), json.size());
+  // Iterative: the parser's stack, not the thread's, grows with nesting.
+  doc.Parse<rapidjson::kParseFullPrecisionFlag | rapidjson::kParseIterativeFlag>(json.data(), json.size());
   if (doc.HasParseError()) {
     return absl::InvalidArgumentError(Cat("invalid JSON at offset ", doc.GetErrorOffset(), ": ",
-                                                   rapidjson::GetParseError_En(doc.GetParseError())));
+                                          rapidjson::GetParseError_En(doc.GetParseError())));
+  }
+  // Writing and rendering recurse once per level, so deeper documents are refused here.
+  std::vector<std::pair<const rapidjson::Value*, int>> stack = {{&doc, 1}};
+  while (!stack.empty()) {
+    auto [value, depth] = stack.back();
+    stack.pop_back();
+    if (!value->IsArray() && !value->IsObject()) continue;
+    if (depth > kMaxJsonDepth) return absl::InvalidArgumentError(Cat("JSON nests deeper than ", kMaxJsonDepth, " levels"));
+    if (value->IsArray()) {
+      for (const rapidjson::Value& child : value->GetArray()) stack.emplace_back(&child, depth + 1);
+    } else {
+      for (const auto& member : value->GetObject()) stack.emplace_back(&member.value, depth + 1);
+    }
   }
   return doc;
 }

@@ -37,8 +37,11 @@ std::string Cat(const Args&... args) {
 // `items` joined with `separator`.
 std::string Join(const std::vector<std::string_view>& items, std::string_view separator);
 
-// Parses one JSON document (the whole text; trailing garbage is an error). The error names the
-// offset and RapidJSON's reason.
+// Arrays and objects nested deeper than this are refused (rendering and writing recurse per level).
+inline constexpr int kMaxJsonDepth = 256;
+
+// Parses one JSON document (the whole text; trailing garbage is an error) without recursion. Errors
+// name the offset and RapidJSON's reason, or the nesting limit.
 absl::StatusOr<rapidjson::Document> ParseJson(std::string_view json);
 
 // The member `key` of an object, or nullptr.

@@ -82,3 +82,26 @@ TEST_CASE("a version renders with the request's string variables", "[render]") {
   REQUIRE(fstring.ok());
   CHECK(fstring->template_json == R"({"type":"string","template":"q!"})");
 }
+
+TEST_CASE("every prefix of a template renders or is refused", "[render]") {
+  // Truncated templates are what a half-typed editor sends: each must answer, never crash.
+  const std::string mustache = "{{#items}}- {{name}}{{^last}},{{/last}}\n{{/items}}{{! done }}{{=<% %>=}}<%x%>";
+  const std::string fstring = "{a[k]!r:>5} and {{literal}} {b:.2} }}{{";
+  const std::string variables = R"({"items":[{"name":"a"},{"name":"b","last":true}],"a":{"k":"v"},"b":"xyz"})";
+  for (size_t n = 0; n <= mustache.size(); ++n) {
+    auto rendered = RenderText(mustache.substr(0, n), v1::TEMPLATE_FORMAT_MUSTACHE, variables);
+    INFO(mustache.substr(0, n));
+    CHECK((rendered.ok() || rendered.status().code() == absl::StatusCode::kInvalidArgument));
+  }
+  for (size_t n = 0; n <= fstring.size(); ++n) {
+    auto rendered = RenderText(fstring.substr(0, n), v1::TEMPLATE_FORMAT_F_STRING, variables);
+    INFO(fstring.substr(0, n));
+    CHECK((rendered.ok() || rendered.status().code() == absl::StatusCode::kInvalidArgument));
+  }
+  auto whole = RenderText(mustache, v1::TEMPLATE_FORMAT_MUSTACHE, variables);
+  REQUIRE(whole.ok());
+  CHECK(whole->text == "- a,\n- b\n");
+  auto deep = RenderText("{{x}}", v1::TEMPLATE_FORMAT_MUSTACHE,
+                         R"({"x":)" + std::string(100000, '[') + std::string(100000, ']') + "}");
+  CHECK(std::string(deep.status().message()) == "variables: JSON nests deeper than 256 levels");
+}

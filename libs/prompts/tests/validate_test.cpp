@@ -279,3 +279,19 @@ TEST_CASE("metadata must be a JSON object", "[validate]") {
   CHECK(Message(ValidateMetadataJson("null")) == "metadata: expected an object, got null");
   CHECK_THAT(Message(ValidateMetadataJson("{")), Catch::StartsWith("metadata: invalid JSON"));
 }
+
+TEST_CASE("deeply nested JSON is refused, never a crash", "[validate]") {
+  auto nested = [](size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+  CHECK(ErrorOf([&](v1::PromptVersion& v) {
+          v.set_template_json(R"({"type":"chat","messages":[{"role":"tool","content":[{"type":"tool_result",)"
+                              R"("tool_call_id":"c","tool_result":)" + nested(250) + "}]}]}");
+        }) == "");
+  CHECK(ErrorOf([&](v1::PromptVersion& v) {
+          v.set_template_json(R"({"type":"chat","messages":[{"role":"tool","content":[{"type":"tool_result",)"
+                              R"("tool_call_id":"c","tool_result":)" + nested(300) + "}]}]}");
+        }) == "version.template: JSON nests deeper than 256 levels");
+  // Two million levels: the parser does not recurse.
+  CHECK(ErrorOf([&](v1::PromptVersion& v) { v.set_tools_json(nested(2'000'000)); }) ==
+        "version.tools: JSON nests deeper than 256 levels");
+  CHECK(Message(ValidateMetadataJson(nested(1'000'000))) == "metadata: JSON nests deeper than 256 levels");
+}

@@ -357,10 +357,41 @@ Rejection StoreErrorRejection(const absl::Status& status) {
   return TextRejection(500, "store_error", "Internal Server Error");
 }
 
+// Deepest nesting of arrays and objects in JSON text, from its bytes (strings skipped); stops past
+// `limit`. Checked before parsing: RapidJSON's parser and writer recurse once per level, so a body of a
+// few megabytes of "[[[[" would exhaust a handler thread's stack.
+int JsonTextDepth(std::string_view text, int limit) {
+  int depth = 0;
+  int deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size() && deepest <= limit; ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 Parsed<std::unique_ptr<rapidjson::Document>> ParseObjectBody(const http::Request& request) {
   auto document = std::make_unique<rapidjson::Document>();
   if (request.body.empty()) {
     return BodyValidationRejection({BodyIssue{{}, "missing", "Field required", "null", ""}});
+  }
+  if (JsonTextDepth(request.body, kMaxJsonBodyDepth) > kMaxJsonBodyDepth) {
+    return BodyValidationRejection(
+        {BodyIssue{{}, "json_invalid", "JSON decode error", "{}",
+                   "{\"error\":\"nesting deeper than " + std::to_string(kMaxJsonBodyDepth) + " levels\"}"}});
   }
   if (absl::Status st = http::ParseJson(request.body, *document); !st.ok()) {
     rapidjson::StringBuffer ctx;

@@ -266,6 +266,13 @@ TEST_CASE("invalid prompts get precise 422s", "[prompts_api]") {
   CHECK(response.status == 422);
   CHECK(response.body == "Only CHAT template type is supported for prompts");
 
+  // A body nested a million levels deep is refused before it is parsed (the parser would recurse).
+  std::string deep = CreateBody("p");
+  deep.replace(deep.find(R"("temperature":0.5)"), 17,
+               R"("extra_body":)" + std::string(1'000'000, '[') + std::string(1'000'000, ']'));
+  CHECK(detail(deep) == R"({"type":"json_invalid","loc":["body"],"msg":"JSON decode error","input":{},)"
+                        R"("ctx":{"error":"nesting deeper than 256 levels"}})");
+
   // Nothing was stored by any of the refused posts.
   CHECK(ToJson(gateway.Json("GET", "/v1/prompts")) == R"({"data":[],"next_cursor":null})");
 }

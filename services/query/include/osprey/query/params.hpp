@@ -116,9 +116,12 @@ struct BodyIssue {
 // 422 application/json HTTPValidationError listing every body issue, in order.
 Rejection BodyValidationRejection(const std::vector<BodyIssue>& issues);
 
+// Nesting a JSON request body may have (arrays and objects).
+inline constexpr int kMaxJsonBodyDepth = 256;
+
 // The JSON object of a request body; otherwise a 422 HTTPValidationError as FastAPI words it (empty
-// body: "Field required"; malformed JSON: "JSON decode error" at its offset; not an object:
-// model_attributes_type).
+// body: "Field required"; malformed JSON, or nesting deeper than kMaxJsonBodyDepth: "JSON decode
+// error"; not an object: model_attributes_type).
 Parsed<std::unique_ptr<rapidjson::Document>> ParseObjectBody(const http::Request& request);
 
 // A store failure as the client sees it: retryable ones are 503 + Retry-After, the rest 500. The
