@@ -128,8 +128,11 @@ export function TracesView() {
   const serverSort = sortKeyOf(sort);
 
   const fetchPage = useCallback(
-    async (pageCursor: string | null): Promise<{ rows: Row[]; next: string | null }> => {
+    async (pageCursor: string | null, since?: string): Promise<{ rows: Row[]; next: string | null }> => {
       const w = windowFor(range);
+      // A live poll asks only for what started at or after the newest row it has.
+      const sinceMs = since ? Date.parse(since) : NaN;
+      if (!Number.isNaN(sinceMs) && (!w.start || sinceMs > Date.parse(w.start))) w.start = new Date(sinceMs).toISOString();
       if (mode === "traces") {
         // Filtered or not, the server pages traces in the chosen order (a trace matches when any
         // of its spans matches the filter).
@@ -200,11 +203,13 @@ export function TracesView() {
 
   // Live: newest-first listings poll their first page and put unseen rows on top.
   const live = (mode === "traces" || !filter) && serverSort === "start_time" && order === "desc";
+  const newest = useRef<string | undefined>(undefined);
+  newest.current = rows[0]?.start;
   useEffect(() => {
     if (!live) return;
     const timer = setInterval(() => {
       const gen = generation.current;
-      fetchPage(null)
+      fetchPage(null, newest.current)
         .then((r) => {
           if (gen !== generation.current) return;
           setRows((prev) => {
