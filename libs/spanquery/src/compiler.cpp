@@ -138,6 +138,14 @@ class Compiler final {
 
   bool pg() const { return dialect_ == Dialect::kPostgres; }
 
+  static bool IsSpanIdColumn(const Value& v) { return v.ty == Ty::kText && v.frag.sql == "s.span_id"; }
+
+  // A parent is in its child's trace: one index probe per span on both stores (see SameTraceSpanProbe).
+  std::string ParentExists() const {
+    return "EXISTS (SELECT 1 FROM spans p WHERE p.span_id = s.parent_id AND " +
+           store::SameTraceSpanProbe(dialect_, "s", "p") + ")";
+  }
+
   Frag Param(SqlValue value) {
     Frag f;
     f.sql += kMark;
@@ -274,19 +282,48 @@ class Compiler final {
         .Add(") WHEN 'true' THEN 1 WHEN 'false' THEN 0 END) END)");
   }
 
+  // In a filter, `evals["x"].score` names a column of one joined annotation called x (FilterCondition
+  // wraps the condition in EXISTS over those joins, so a span matches when ANY combination of its
+  // annotations does, as in Phoenix). In a projection it reads the one with the lowest id.
   Frag AnnotationField(const Value& v, const std::string& field) {
-    return Sql("(SELECT a." + field + " FROM " + v.table + " a WHERE " + AnnotationJoin(v) + " AND a.name = ")
+    if (collecting_joins_) {
+      auto key = std::make_pair(v.table, v.annotation);
+      auto it = std::find(annotation_joins_.begin(), annotation_joins_.end(), key);
+      if (it == annotation_joins_.end()) it = annotation_joins_.insert(it, key);
+      return Sql("aj" + std::to_string(it - annotation_joins_.begin()) + "." + field);
+    }
+    return Sql("(SELECT a." + field + " FROM " + v.table + " a WHERE " + AnnotationJoin(v.table, "a") +
+               " AND a.name = ")
         .Add(Param(v.annotation))
         .Add(" ORDER BY a.id LIMIT 1)");
   }
-  static std::string AnnotationJoin(const Value& v) {
-    return v.table == "trace_annotations" ? "a.trace_rowid = s.trace_rowid" : "a.span_rowid = s.id";
+  static std::string AnnotationJoin(const std::string& table, const std::string& alias) {
+    return table == "trace_annotations" ? alias + ".trace_rowid = s.trace_rowid" : alias + ".span_rowid = s.id";
   }
   Frag AnnotationExists(const Value& v, bool exists) {
     return Sql(std::string(exists ? "" : "NOT ") + "EXISTS (SELECT 1 FROM " + v.table + " a WHERE " +
-               AnnotationJoin(v) + " AND a.name = ")
+               AnnotationJoin(v.table, "a") + " AND a.name = ")
         .Add(Param(v.annotation))
         .Add(")");
+  }
+
+  // The WHERE condition of a filter; see AnnotationField for how annotation fields match.
+  absl::StatusOr<Frag> FilterCondition(const Node& node) {
+    collecting_joins_ = true;
+    annotation_joins_.clear();
+    absl::StatusOr<Frag> condition = Condition(node);
+    collecting_joins_ = false;
+    if (!condition.ok() || annotation_joins_.empty()) return condition;
+    Frag out = Sql("EXISTS (SELECT 1 FROM (SELECT 1) AS one");
+    for (size_t i = 0; i < annotation_joins_.size(); ++i) {
+      const auto& [table, name] = annotation_joins_[i];
+      const std::string alias = "aj" + std::to_string(i);
+      out.Add(" LEFT JOIN " + table + " " + alias + " ON " + AnnotationJoin(table, alias) + " AND " + alias +
+              ".name = ")
+          .Add(Param(name));
+    }
+    out.Add(" WHERE ").Add(*condition).Add(")");
+    return out;
   }
 
   // ------------------------------------------------------------ coercions
@@ -720,7 +757,7 @@ class Compiler final {
 
   absl::StatusOr<Frag> IsNone(const Value& v, bool negate) {
     if (v.ty == Ty::kParentSpan) {
-      return Sql(std::string(negate ? "" : "NOT ") + "EXISTS (SELECT 1 FROM spans p WHERE p.span_id = s.parent_id)");
+      return Sql(std::string(negate ? "" : "NOT ") + ParentExists());
     }
     if (v.ty == Ty::kAnnotation) return AnnotationExists(v, negate);
     if (v.ty == Ty::kNull) return Sql(negate ? "(1 = 0)" : "(1 = 1)");
@@ -772,7 +809,12 @@ class Compiler final {
       OSPREY_ASSIGN_OR_RETURN(b, AsTextFor(r, l));
     }
     static const char* const kSql[] = {" = ", " <> ", " < ", " <= ", " > ", " >= "};
-    return Sql("(").Add(a).Add(kSql[static_cast<int>(op)]).Add(b).Add(")");
+    Frag out = Sql("(").Add(a).Add(kSql[static_cast<int>(op)]).Add(b);
+    if (op == CompareOp::kEq && (IsSpanIdColumn(l) || IsSpanIdColumn(r))) {
+      out.Add(" AND ").Add(Sql(store::SpanIdProbe(dialect_, "s")));
+    }
+    out.Add(")");
+    return out;
   }
 
   absl::StatusOr<Frag> In(const Value& l, bool negate, const Value& r, size_t pos) {
@@ -804,7 +846,9 @@ class Compiler final {
           f.Add(r.items[i].frag);
         }
       }
-      return f.Add("))");
+      f.Add(")");
+      if (!negate && IsSpanIdColumn(l)) f.Add(" AND ").Add(store::SpanIdProbe(dialect_, "s"));
+      return f.Add(")");
     }
     if (r.ty == Ty::kText || r.ty == Ty::kAttr) {
       if (l.ty != Ty::kText && l.ty != Ty::kAttr) {
@@ -893,6 +937,8 @@ class Compiler final {
 
  private:
   Dialect dialect_;
+  bool collecting_joins_ = false;
+  std::vector<std::pair<std::string, std::string>> annotation_joins_;  // (table, name), in first-use order
   const CompileLimits& limits_;
 };
 
@@ -906,7 +952,7 @@ absl::StatusOr<store::SqlQuery> CompileCondition(std::string_view condition, Dia
                                                  const CompileLimits& limits) {
   Compiler compiler(dialect, limits);
   OSPREY_ASSIGN_OR_RETURN(auto node, ParseExpression(condition, limits.parse));
-  OSPREY_ASSIGN_OR_RETURN(Frag frag, compiler.Condition(*node));
+  OSPREY_ASSIGN_OR_RETURN(Frag frag, compiler.FilterCondition(*node));
   return compiler.Finish(std::move(frag));
 }
 
@@ -980,13 +1026,12 @@ absl::StatusOr<CompiledQuery> CompileQuery(const QuerySpec& spec, const QueryWin
   if (window.start_time_ns) where.Add(" AND s.start_time >= ").Add(c.Param(*window.start_time_ns));
   if (window.end_time_ns) where.Add(" AND s.start_time < ").Add(c.Param(*window.end_time_ns));
   if (window.root_spans_only) {
-    where.Add(window.orphan_span_as_root_span ? " AND NOT EXISTS (SELECT 1 FROM spans p WHERE p.span_id = s.parent_id)"
-                                              : " AND s.parent_id IS NULL");
+    where.Add(window.orphan_span_as_root_span ? " AND NOT " + c.ParentExists() : std::string(" AND s.parent_id IS NULL"));
   }
   if (spec.filter) {
     auto node = ParseExpression(*spec.filter, limits.parse);
     if (!node.ok()) return Prefixed("filter", node.status());
-    auto condition = c.Condition(**node);
+    auto condition = c.FilterCondition(**node);
     if (!condition.ok()) return Prefixed("filter", condition.status());
     where.Add(" AND ").Add(*condition);
   }

@@ -68,12 +68,15 @@ std::vector<model::v1::Span> FixtureSpans() {
 }
 
 std::vector<std::string> AnnotationStatements() {
-  auto span = [](const std::string& name, const std::string& label, double score) {
-    return "INSERT INTO span_annotations (span_rowid, name, label, score, annotator_kind, source, created_at, "
-           "updated_at) SELECT id, 'correctness', '" +
-           label + "', " + std::to_string(score) + ", 'LLM', 'API', 0, 0 FROM spans WHERE name = '" + name + "'";
+  auto span = [](const std::string& name, const std::string& label, double score, const std::string& identifier) {
+    return "INSERT INTO span_annotations (span_rowid, name, label, score, annotator_kind, identifier, source, "
+           "created_at, updated_at) SELECT id, 'correctness', '" +
+           label + "', " + std::to_string(score) + ", 'LLM', '" + identifier +
+           "', 'API', 0, 0 FROM spans WHERE name = '" + name + "'";
   };
-  return {span("chat gpt-4o", "correct", 0.9), span("chat mini", "incorrect", 0.2),
+  // "chat mini" has two correctness annotations (two identifiers) that disagree.
+  return {span("chat gpt-4o", "correct", 0.9, ""), span("chat mini", "incorrect", 0.2, ""),
+          span("chat mini", "correct", 0.7, "reviewer-2"),
           "INSERT INTO trace_annotations (trace_rowid, name, label, annotator_kind, source, created_at, updated_at) "
           "SELECT trace_rowid, 'quality', 'good', 'HUMAN', 'API', 0, 0 FROM spans WHERE name = 'agent-run'"};
 }
@@ -134,7 +137,13 @@ std::vector<FilterCase> FilterCases() {
       {"start_time < end_time", all},
       {"cumulative_llm_token_count_total >= 1200", {"agent-run", "chat gpt-4o"}},
       {"cumulative_llm_token_count_prompt == 0", {"search", "lookup", robert}},
-      {"evals[\"correctness\"].score > 0.5", {"chat gpt-4o"}},
+      // A span matches when any of its annotations of that name does (Phoenix), and each name is one
+      // annotation within a condition: no single annotation of "chat mini" is both incorrect and > 0.5.
+      {"evals[\"correctness\"].score > 0.5", {"chat gpt-4o", "chat mini"}},
+      {"evals[\"correctness\"].score < 0.5", {"chat mini"}},
+      {"evals[\"correctness\"].label == \"incorrect\" and evals[\"correctness\"].score > 0.5", {}},
+      {"evals[\"correctness\"].label == \"correct\" and evals[\"correctness\"].score > 0.5", {"chat gpt-4o", "chat mini"}},
+      {"evals[\"correctness\"].score > 0.5 and trace_annotations[\"quality\"].label == \"good\"", {"chat gpt-4o"}},
       {"evals[\"correctness\"].label == \"incorrect\"", {"chat mini"}},
       {"annotations[\"correctness\"]", {"chat gpt-4o", "chat mini"}},
       {"not annotations['correctness']", {"agent-run", "search", "lookup", robert}},

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -82,6 +84,19 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // Bytes this process wrote (WAL frames and checkpoints): the I/O each span costs, independent of
+  // how busy the machine is.
+  auto written = [] {
+    std::ifstream io("/proc/self/io");
+    std::string key;
+    uint64_t value = 0;
+    while (io >> key >> value) {
+      if (key == "wchar:") return value;
+    }
+    return uint64_t{0};
+  };
+  const uint64_t written_start = written();
+  std::vector<double> batch_ms;
   size_t attribute_bytes = 0;
   std::chrono::duration<double> total{0};
   double cpu = 0;
@@ -116,12 +131,18 @@ int main(int argc, char** argv) {
     auto result = (*store)->WriteSpans(pointers);
     cpu += CpuSeconds() - cpu_start;
     total += std::chrono::steady_clock::now() - start;
+    batch_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
     if (!result.ok() || result->inserted != batch_size) {
       std::fprintf(stderr, "write failed: %s\n", result.status().ToString().c_str());
       return 1;
     }
   }
   const double spans = static_cast<double>(batches) * batch_size;
+  const double written_per_span = static_cast<double>(written() - written_start) / spans;
+  std::sort(batch_ms.begin(), batch_ms.end());
+  auto quantile = [&](double q) { return batch_ms[static_cast<size_t>(q * (batch_ms.size() - 1))]; };
+  std::printf("written_bytes_per_span=%.0f batch_ms_p50=%.1f batch_ms_p99=%.1f batch_ms_max=%.1f\n",
+              written_per_span, quantile(0.5), quantile(0.99), batch_ms.back());
   std::printf(
       "batches=%d batch_size=%d synchronous=%s avg_attributes_bytes=%.0f wall_s=%.3f spans_per_s=%.0f cpu_s=%.3f "
       "spans_per_cpu_s=%.0f\n",

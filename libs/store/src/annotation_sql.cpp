@@ -76,6 +76,8 @@ const KindInfo& Info(AnnotationKind kind) {
   return kSpan;
 }
 
+bool IsSpanTarget(const KindInfo& info) { return std::string_view(info.target_table) == "spans"; }
+
 // Rows of the target table that belong to a project, as a subquery for bulk deletes.
 std::string TargetsOfProject(AnnotationKind kind) {
   switch (kind) {
@@ -326,7 +328,8 @@ absl::StatusOr<UpsertAnnotationsResult> UpsertAnnotations(SqlExecutor& db, Annot
     std::string target = NormalizeTarget(info, item.target);
     if (rowids.count(target) > 0) continue;
     SqlBuilder q(db.dialect());
-    q.Sql("SELECT id FROM ").Sql(info.target_table).Sql(" WHERE ").Sql(info.target_key).Sql(" = ").Str(target);
+    q.Sql("SELECT id FROM ").Sql(info.target_table).Sql(" x WHERE ").Sql(info.target_key).Sql(" = ").Str(target);
+    if (IsSpanTarget(info)) q.Sql(" AND ").Sql(SpanIdProbe(db.dialect(), "x"));
     OSPREY_ASSIGN_OR_RETURN(std::vector<SqlRow> rows, db.Run(q));
     if (rows.empty()) {
       rowids[target] = std::nullopt;
@@ -393,8 +396,9 @@ absl::StatusOr<bool> AnyAnnotationTargetExists(SqlExecutor& db, AnnotationKind k
   if (targets.empty()) return false;
   const KindInfo& info = Info(kind);
   SqlBuilder q(db.dialect());
-  q.Sql("SELECT 1 FROM ").Sql(info.target_table).Sql(" WHERE ");
+  q.Sql("SELECT 1 FROM ").Sql(info.target_table).Sql(" x WHERE ");
   q.InStrs(info.target_key, NormalizeTargets(info, targets));
+  if (IsSpanTarget(info)) q.Sql(" AND ").Sql(SpanIdProbe(db.dialect(), "x"));
   q.Sql(" AND id IN (").Sql(TargetsOfProject(kind)).Int(project_id).Sql(") LIMIT 1");
   OSPREY_ASSIGN_OR_RETURN(std::vector<SqlRow> rows, db.Run(q));
   return !rows.empty();

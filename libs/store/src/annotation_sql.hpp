@@ -21,7 +21,7 @@
 
 namespace osprey::store::internal {
 
-enum class Dialect { kSqlite, kPostgres };
+using osprey::store::Dialect;
 
 // A bound value: NULL, integer, double or text (`type` is the Postgres cast, ignored by SQLite).
 struct SqlArg {

@@ -7,6 +7,7 @@
 #include "mutation_common.hpp"
 #include "osprey/base/status.hpp"
 #include "osprey/base/time.hpp"
+#include "osprey/store/sql_reader.hpp"
 
 namespace osprey::store::internal {
 namespace {
@@ -117,6 +118,10 @@ absl::StatusOr<bool> RecomputeTrace(Connection& db, int64_t trace_rowid) {
   return db.Changes() == 0;
 }
 
+// Every bucket is probed (migration 0006: spans are unique per trace bucket, not by span id alone).
+const std::string kFindSpanById =
+    "SELECT id, trace_rowid FROM spans s WHERE s.span_id = ? AND " + SpanIdProbe(Dialect::kSqlite, "s");
+
 absl::Status DeleteSpanLocked(Connection& db, const RowKey& key) {
   const bool by_rowid = std::holds_alternative<int64_t>(key);
   int64_t span_rowid = 0;
@@ -124,7 +129,7 @@ absl::Status DeleteSpanLocked(Connection& db, const RowKey& key) {
   {
     OSPREY_ASSIGN_OR_RETURN(Bound find, Bound::Make(db,
                                                     by_rowid ? "SELECT id, trace_rowid FROM spans WHERE id = ?"
-                                                             : "SELECT id, trace_rowid FROM spans WHERE span_id = ?",
+                                                             : kFindSpanById,
                                                     {by_rowid ? Value(std::get<int64_t>(key))
                                                               : Value(LowerHex(std::get<std::string>(key)))}));
     OSPREY_ASSIGN_OR_RETURN(bool found, find->Step());
@@ -223,10 +228,9 @@ absl::Status SqliteDeleteProject(Connection& db, int64_t id) {
 absl::StatusOr<std::vector<std::string>> SqliteStoredSpanIds(Connection& db, const std::vector<std::string>& span_ids) {
   std::vector<std::string> stored;
   for (const std::string& span_id : span_ids) {
-    OSPREY_ASSIGN_OR_RETURN(Bound find,
-                            Bound::Make(db, "SELECT span_id FROM spans WHERE span_id = ?", {LowerHex(span_id)}));
+    OSPREY_ASSIGN_OR_RETURN(Bound find, Bound::Make(db, kFindSpanById, {LowerHex(span_id)}));
     OSPREY_ASSIGN_OR_RETURN(bool found, find->Step());
-    if (found) stored.push_back(find->Text(0));
+    if (found) stored.push_back(LowerHex(span_id));
   }
   return stored;
 }

@@ -301,8 +301,14 @@ class SqliteMigrationTarget final : public MigrationTarget {
   explicit SqliteMigrationTarget(Connection& connection) : connection_(connection) {}
 
   // IMMEDIATE takes the write lock now, so a concurrent migrator waits (busy_timeout) and then sees
-  // the versions this one committed.
-  absl::Status Begin() override { return connection_.Exec("BEGIN IMMEDIATE"); }
+  // the versions this one committed. Foreign keys are off while migrations run (they cannot change
+  // inside a transaction): rebuilding a table (SQLite's documented way to change a constraint) drops
+  // the old one, which with foreign keys on would cascade-delete every row that references it.
+  // Commit() checks the references before committing instead.
+  absl::Status Begin() override {
+    OSPREY_RETURN_IF_ERROR(connection_.Exec("PRAGMA foreign_keys = OFF"));
+    return connection_.Exec("BEGIN IMMEDIATE");
+  }
   absl::Status EnsureVersionTable() override {
     return connection_.Exec(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
@@ -325,8 +331,20 @@ class SqliteMigrationTarget final : public MigrationTarget {
     stmt->BindInt(2, Now());
     return stmt->Run();
   }
-  absl::Status Commit() override { return connection_.Exec("COMMIT"); }
-  void Rollback() override { (void)connection_.Exec("ROLLBACK"); }
+  absl::Status Commit() override {
+    OSPREY_ASSIGN_OR_RETURN(auto check, connection_.Prepare("PRAGMA foreign_key_check"));
+    OSPREY_ASSIGN_OR_RETURN(bool violation, check->Step());
+    if (violation) {
+      return base::Permanent(absl::StatusCode::kInternal,
+                             "migrations left a row in " + check->Text(0) + " referencing a missing row");
+    }
+    OSPREY_RETURN_IF_ERROR(connection_.Exec("COMMIT"));
+    return connection_.Exec("PRAGMA foreign_keys = ON");
+  }
+  void Rollback() override {
+    (void)connection_.Exec("ROLLBACK");
+    (void)connection_.Exec("PRAGMA foreign_keys = ON");
+  }
 
  private:
   Connection& connection_;
@@ -624,7 +642,7 @@ absl::Status SqliteStore::WriteLocked(Connection& db, const std::vector<SpanRow>
                 "llm_token_count_completion, llm_token_count_total, input_preview, output_preview, attributes, events, "
                 "cost_prompt, cost_completion, cost_total, cost_details) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (span_id) DO NOTHING"));
+                "ON CONFLICT DO NOTHING"));
 
   std::map<std::string, int64_t> projects_by_name;
   std::map<std::string, TraceDelta> traces;  // by trace id: iteration order is the rollup order
@@ -883,7 +901,10 @@ absl::StatusOr<Page<SpanRecord>> SqliteStore::ListSpans(const SpanQuery& query) 
     q.AndIn("trace_id", LowerAll(query.trace_ids));
     q.Sql(")");
   }
-  if (!query.span_ids.empty()) q.AndIn("s.span_id", LowerAll(query.span_ids));
+  if (!query.span_ids.empty()) {
+    q.AndIn("s.span_id", LowerAll(query.span_ids));
+    q.Sql(" AND " + SpanIdProbe(Dialect::kSqlite, "s"));
+  }
   if (query.parent_id) {
     if (query.parent_id->empty()) {
       q.Sql(" AND s.parent_id IS NULL");

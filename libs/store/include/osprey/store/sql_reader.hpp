@@ -24,6 +24,22 @@ namespace osprey::store {
 
 enum class Dialect { kSqlite, kPostgres };
 
+// Finding spans by span id. In SQLite, spans are unique per (trace_rowid >> 8, span_id) (migration
+// 0006: a global span-id index was the writer's latency tail), so a lookup by span id alone probes
+// every bucket. AND the returned predicate beside `<alias>.span_id = ...` or `IN (...)`, or the query
+// scans every span. Postgres keeps UNIQUE(span_id) and needs no predicate ("TRUE").
+inline std::string SpanIdProbe(Dialect dialect, const std::string& alias) {
+  if (dialect == Dialect::kPostgres) return "TRUE";
+  return "(" + alias + ".trace_rowid >> 8) IN (SELECT bucket FROM span_id_buckets)";
+}
+
+// The same for a span `other` in the same trace as span `alias` (a parent, a child): one probe.
+inline std::string SameTraceSpanProbe(Dialect dialect, const std::string& alias, const std::string& other) {
+  std::string same_trace = other + ".trace_rowid = " + alias + ".trace_rowid";
+  if (dialect == Dialect::kPostgres) return same_trace;
+  return "(" + other + ".trace_rowid >> 8) = (" + alias + ".trace_rowid >> 8) AND " + same_trace;
+}
+
 // NULL, boolean, integer, float or text. Postgres results: bool and integer/float types keep their
 // type, everything else (text, jsonb, ...) is text.
 using SqlValue = std::variant<std::monostate, bool, int64_t, double, std::string>;

@@ -28,7 +28,7 @@ namespace osprey::store {
 
 struct WriteResult {
   int64_t inserted = 0;    // spans stored by this call
-  int64_t duplicates = 0;  // spans whose span_id was already stored (ignored, not counted again)
+  int64_t duplicates = 0;  // spans already stored with their trace (ignored, not counted again)
 };
 
 // Contract: WriteSpans is synchronous, idempotent on span_id and durable on OK — when it returns OK

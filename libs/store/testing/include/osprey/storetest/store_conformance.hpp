@@ -30,6 +30,7 @@ using HarnessFactory = std::function<std::unique_ptr<StoreHarness>()>;
 
 // Each function runs one behaviour against a fresh harness from `factory`.
 void IdempotentWrite(const HarnessFactory& factory);
+void SpansBySpanIdAmongManyTraces(const HarnessFactory& factory);
 void RollupsChildrenBeforeParents(const HarnessFactory& factory);
 void TokenTotalsAndErrors(const HarnessFactory& factory);
 void CostsRollUp(const HarnessFactory& factory);
@@ -56,6 +57,7 @@ void ConcurrentWritersAndReaders(const HarnessFactory& factory);
 
 #define OSPREY_STORE_CONFORMANCE_TESTS(prefix, factory)                                                               \
   OSPREY_STORETEST_CASE(prefix, "write is idempotent", IdempotentWrite, factory)                                      \
+  OSPREY_STORETEST_CASE(prefix, "spans by span id among many traces", SpansBySpanIdAmongManyTraces, factory)         \
   OSPREY_STORETEST_CASE(prefix, "rollups when children arrive before parents", RollupsChildrenBeforeParents, factory) \
   OSPREY_STORETEST_CASE(prefix, "token totals and error count", TokenTotalsAndErrors, factory)                        \
   OSPREY_STORETEST_CASE(prefix, "span costs roll up to traces and sessions", CostsRollUp, factory)                  \
