@@ -357,9 +357,6 @@ Rejection StoreErrorRejection(const absl::Status& status) {
   return TextRejection(500, "store_error", "Internal Server Error");
 }
 
-// Deepest nesting of arrays and objects in JSON text, from its bytes (strings skipped); stops past
-// `limit`. Checked before parsing: RapidJSON's parser and writer recurse once per level, so a body of a
-// few megabytes of "[[[[" would exhaust a handler thread's stack.
 int JsonTextDepth(std::string_view text, int limit) {
   int depth = 0;
   int deepest = 0;

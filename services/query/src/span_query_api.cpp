@@ -50,12 +50,13 @@ struct Body {
 // The request body in FastAPI's terms: every field type problem is one BodyIssue.
 Parsed<Body> ParseBody(const std::string& raw) {
   rapidjson::Document doc;
-  doc.Parse(raw.data(), raw.size());
-  if (doc.HasParseError() || !doc.IsObject()) {
+  // Too deep is refused unparsed: the parser recurses once per level.
+  const bool invalid =
+      JsonTextDepth(raw, kMaxJsonBodyDepth) > kMaxJsonBodyDepth || doc.Parse(raw.data(), raw.size()).HasParseError();
+  if (invalid || !doc.IsObject()) {
     BodyIssue issue;
-    issue.type = doc.HasParseError() ? "json_invalid" : "model_attributes_type";
-    issue.msg = doc.HasParseError() ? "JSON decode error"
-                                    : "Input should be a valid dictionary or object to extract fields from";
+    issue.type = invalid ? "json_invalid" : "model_attributes_type";
+    issue.msg = invalid ? "JSON decode error" : "Input should be a valid dictionary or object to extract fields from";
     return BodyValidationRejection({issue});
   }
   Body body;

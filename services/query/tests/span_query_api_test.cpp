@@ -162,6 +162,9 @@ TEST_CASE("POST /v1/spans rejects bad bodies and queries with 422 and a precise 
   auto not_json = server.Call("{");
   CHECK(not_json.status == 422);
   CHECK_THAT(not_json.body, Catch::Contains("json_invalid"));
+  auto deep = server.Call(R"({"queries": )" + std::string(1'000'000, '[') + std::string(1'000'000, ']') + "}");
+  CHECK(deep.status == 422);  // refused before parsing: the parser recurses per level
+  CHECK_THAT(deep.body, Catch::Contains("json_invalid"));
   auto types = server.Call(R"({"queries": [], "limit": "x", "start_time": "yesterday", "root_spans_only": 3})");
   CHECK(types.status == 422);
   CHECK_THAT(types.body, Catch::Contains("\"loc\":[\"body\",\"start_time\"]"));
