@@ -249,10 +249,10 @@ def run_as_postgres(args, **kw):
     return subprocess.run(args, cwd="/", check=True, capture_output=True, text=True, **kw)
 
 
-def psql(port, sql, db="osprey"):
+def psql(port, sql, db="osprey", extra=()):
     out = run_as_postgres([str(PG_BIN / "psql"), "--host=127.0.0.1", f"--port={port}", "--username=postgres",
                            f"--dbname={db}", "--no-psqlrc", "--tuples-only", "--no-align", "--quiet",
-                           "--set=ON_ERROR_STOP=1", "--command=" + sql])
+                           "--set=ON_ERROR_STOP=1", "--command=" + sql, *extra])
     return out.stdout.strip()
 
 
@@ -392,9 +392,9 @@ class OspreyDistributed(OspreyEmbedded):
         psql(self.pg_port, "COPY (SELECT s.* FROM spans s JOIN projects p ON p.id = s.project_id "
                            f"WHERE p.name = '{project}') TO '{dump}' (FORMAT binary)")
         psql(self.pg_port, "CREATE TABLE spans_rawcopy (LIKE spans INCLUDING ALL)")
-        t0 = time.time()
-        psql(self.pg_port, f"COPY spans_rawcopy FROM '{dump}' (FORMAT binary)")
-        seconds = time.time() - t0
+        # Timed by the server round trip psql reports (\\timing), not by starting psql.
+        out = psql(self.pg_port, "\\timing on", extra=[f"--command=COPY spans_rawcopy FROM '{dump}' (FORMAT binary)"])
+        seconds = float(re.findall(r"Time: ([0-9.]+) ms", out)[-1]) / 1000
         rows = int(psql(self.pg_port, "SELECT count(*) FROM spans_rawcopy"))
         avg = psql(self.pg_port, "SELECT round(avg(pg_column_size(s.*))) FROM spans_rawcopy s")
         return {"rows": rows, "seconds": round(seconds, 3), "spans_per_second": round(rows / seconds),
@@ -770,9 +770,13 @@ def render(results):
     L.append("")
     L.append("```sh")
     L.append(results["command"])
-    for name, entry in results["systems"].items():
-        for p in entry.get("phases", [])[:1]:
-            L.append("# e.g. " + name + ": " + re.sub(r"^\S*/", "", p["command"]))
+    L.append("# the load of each phase, the same for every system (TARGET: its OTLP/gRPC or OTLP/HTTP port):")
+    shown = next((e["phases"] for e in results["systems"].values() if e.get("phases")), [])
+    for p in shown:
+        command = re.sub(r"^\S*/", "", p["command"])
+        command = re.sub(r"--target \S+", "--target TARGET", command)
+        command = re.sub(r" --http-path /v1/traces| --json", "", command)
+        L.append(f"#   {p['phase']:<8} {command}")
     L.append("```")
     L.append("")
     L.append("![throughput and ack latency against offered load](benchmarks-compare.png)")
@@ -786,7 +790,7 @@ def render(results):
     lost = {n: sum(p["acked_but_lost"] for p in e.get("phases", [])) for n, e in results["systems"].items()}
     for n in ("osprey-embedded", "osprey-distributed"):
         if n in lost:
-            L.append(f"| {n}: acknowledged but not visible through REST, all phases | {lost[n]} spans | 0 | "
+            L.append(f"| {n}: acknowledged but lost (neither stored nor listed by REST), all phases | {lost[n]} spans | 0 | "
                      f"{'yes' if lost[n] == 0 and not results['systems'][n]['error'] else '**no**'} |")
     L.append("")
     L.append("**Ingest** (acked/s: the generator's acknowledged spans per second of sending; stored/s: spans "
@@ -874,14 +878,19 @@ def plot(results, path):
     import matplotlib.pyplot as plt
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
     colors = {n: f"C{i}" for i, n in enumerate(SYSTEMS)}
+    skipped = []  # systems that stored nothing within some phase's wait (still draining earlier phases)
     for name, entry in results["systems"].items():
         points = sorted((p["offered"], p["phase"], p) for p in entry.get("phases", []) if p["phase"].startswith("c-"))
         if not points:
             continue
         x, c = [o for o, _, _ in points], colors.get(name, "k")
         ax1.plot(x, [max(1, p["acked_per_s"]) for _, _, p in points], marker="o", color=c, label=f"{name} acked")
-        ax1.plot(x, [max(1, p["e2e_per_s"]) for _, _, p in points], marker="x", linestyle="--", color=c,
-                 label=f"{name} stored")
+        stored = [(o, p["e2e_per_s"]) for o, _, p in points if p["e2e_per_s"] > 0]
+        if stored:
+            ax1.plot([o for o, _ in stored], [v for _, v in stored], marker="x", linestyle="--", color=c,
+                     label=f"{name} stored")
+        if len(stored) < len(points):
+            skipped.append(name)
         ax2.plot(x, [p.get("sched_p99_ms", p["ack_p99_ms"]) for _, _, p in points], marker="o", color=c,
                  label=f"{name} p99")
         ax2.plot(x, [p.get("sched_p50_ms", p["ack_p50_ms"]) for _, _, p in points], marker=".", linestyle=":",
@@ -895,6 +904,9 @@ def plot(results, path):
     ax1.set_xlabel("offered load, spans/s (20 connections, 50 spans/request)")
     ax1.set_ylabel("spans/s (log)")
     ax1.set_title("throughput")
+    if skipped:
+        ax1.text(0.02, 0.02, "no 'stored' point where nothing was stored within the phase's wait\n(" +
+                 ", ".join(skipped) + ": still storing earlier phases' spans)", transform=ax1.transAxes, fontsize=7)
     ax1.legend(fontsize=7)
     ax2.set_xlabel("offered load, spans/s")
     ax2.set_ylabel("ack latency from schedule, ms (log)")
@@ -942,8 +954,8 @@ def rewrite_doc(doc, section):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--profile", choices=sorted(PROFILES), default="full")
-    ap.add_argument("--build-dir", required=True, type=Path)
-    ap.add_argument("--venv", required=True, type=Path, help="the virtualenv with arize-phoenix and matplotlib")
+    ap.add_argument("--build-dir", type=Path)
+    ap.add_argument("--venv", type=Path, help="the virtualenv with arize-phoenix and matplotlib")
     ap.add_argument("--systems", default=",".join(SYSTEMS))
     ap.add_argument("--seconds", type=float, help="override the profile's phase length")
     ap.add_argument("--rates", help="override the profile's offered rates (comma-separated spans/s)")
@@ -951,8 +963,19 @@ def main():
     ap.add_argument("--out", type=Path, help="where results.json and the plot go (default: a temp dir)")
     ap.add_argument("--doc", type=Path, help="rewrite the results section of this file (docs/benchmarks.md)")
     ap.add_argument("--command", default="", help="the command line to print in the results page")
+    ap.add_argument("--render", type=Path, metavar="RESULTS_JSON",
+                    help="only redraw the plot and rewrite --doc from an earlier run's results.json")
     ap.add_argument("--appendix", type=Path, help="bench/query.sh output (Osprey alone on 10M spans) to include")
     args = ap.parse_args()
+    if args.render:
+        results = json.loads(args.render.read_text())
+        png = args.render.parent / "benchmarks-compare.png"
+        plot(results, png)
+        print_table(results)
+        if args.doc:
+            rewrite_doc(args.doc, render(results))
+            shutil.copy(png, args.doc.parent / "benchmarks-compare.png")
+        return 0
     profile = dict(PROFILES[args.profile])
     if args.seconds:
         profile.update(seconds=args.seconds, rate_seconds=args.seconds)
@@ -960,6 +983,8 @@ def main():
         profile["rates"] = [int(r) for r in args.rates.split(",") if r]
     if args.query_spans:
         profile["query_spans"] = args.query_spans
+    if not args.build_dir or not args.venv:
+        ap.error("--build-dir and --venv are required (except with --render)")
     build = args.build_dir.resolve()
     loadgen = build / "bench/loadgen/osprey-loadgen"
     out = args.out or Path(tempfile.mkdtemp(prefix="osprey-compare."))
