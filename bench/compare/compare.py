@@ -898,8 +898,13 @@ def plot(results, path):
     offered = sorted({p["offered"] for e in results["systems"].values() for p in e.get("phases", []) if p["offered"]})
     if offered:
         ax1.plot(offered, offered, color="grey", linewidth=0.8, label="offered")
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
     for ax in (ax1, ax2):
         ax.set_xscale("log")
+        if offered:
+            ax.set_xticks(offered)
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax1.set_yscale("log")
     ax1.set_xlabel("offered load, spans/s (20 connections, 50 spans/request)")
     ax1.set_ylabel("spans/s (log)")
