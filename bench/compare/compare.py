@@ -965,6 +965,8 @@ def main():
     ap.add_argument("--seconds", type=float, help="override the profile's phase length")
     ap.add_argument("--rates", help="override the profile's offered rates (comma-separated spans/s)")
     ap.add_argument("--query-spans", type=int, help="override the profile's query data set size")
+    ap.add_argument("--query-settle-timeout", type=float,
+                    help="override how long to wait for the query data set to be stored (seconds)")
     ap.add_argument("--out", type=Path, help="where results.json and the plot go (default: a temp dir)")
     ap.add_argument("--doc", type=Path, help="rewrite the results section of this file (docs/benchmarks.md)")
     ap.add_argument("--command", default="", help="the command line to print in the results page")
@@ -988,6 +990,8 @@ def main():
         profile["rates"] = [int(r) for r in args.rates.split(",") if r]
     if args.query_spans:
         profile["query_spans"] = args.query_spans
+    if args.query_settle_timeout:
+        profile["query_settle_timeout"] = args.query_settle_timeout
     if not args.build_dir or not args.venv:
         ap.error("--build-dir and --venv are required (except with --render)")
     build = args.build_dir.resolve()
