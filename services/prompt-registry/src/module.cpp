@@ -13,8 +13,9 @@
 
 namespace osprey::prompt_registry {
 
-PromptRegistryModule::PromptRegistryModule(std::string listen, store::Store& store, metrics::Registry* metrics)
-    : listen_(std::move(listen)), store_(store), service_(store, metrics) {
+PromptRegistryModule::PromptRegistryModule(std::string listen, store::Store& store, metrics::Registry* metrics,
+                                           std::chrono::milliseconds health_interval)
+    : listen_(std::move(listen)), store_(store), health_interval_(health_interval), service_(store, metrics) {
   internal::ModuleConstructed();
 }
 
@@ -43,10 +44,13 @@ absl::Status PromptRegistryModule::Start() {
     return absl::UnavailableError("prompt registry: cannot listen on " + listen_);
   }
   port_ = static_cast<uint16_t>(selected_port);
-  if (auto* health = server_->GetHealthCheckService()) {
-    health->SetServingStatus(true);
-    health->SetServingStatus(osprey::prompts::v1::PromptRegistry::service_full_name(), true);
+  const bool serving = store_.Ping().ok();
+  SetServing(serving);
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = false;
   }
+  health_thread_ = std::thread([this, serving] { WatchHealth(serving); });
   internal::SetStarted(this);
   log::Info("prompt registry started", {{"module", "prompt-registry"},
                                         {"listen", listen_.empty() ? std::string("in-process") : listen_},
@@ -57,6 +61,12 @@ absl::Status PromptRegistryModule::Start() {
 void PromptRegistryModule::Stop() {
   internal::ClearStarted(this);
   if (!server_) return;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (health_thread_.joinable()) health_thread_.join();
   if (auto* health = server_->GetHealthCheckService()) health->Shutdown();
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server_->Wait();
@@ -66,6 +76,28 @@ void PromptRegistryModule::Stop() {
 }
 
 absl::Status PromptRegistryModule::Ready() { return store_.Ping(); }
+
+void PromptRegistryModule::SetServing(bool serving) {
+  if (auto* health = server_->GetHealthCheckService()) {
+    health->SetServingStatus(serving);
+    health->SetServingStatus(osprey::prompts::v1::PromptRegistry::service_full_name(), serving);
+  }
+}
+
+void PromptRegistryModule::WatchHealth(bool serving) {
+  std::unique_lock lock(mu_);
+  while (!wake_.wait_for(lock, health_interval_, [this] { return stopping_; })) {
+    lock.unlock();
+    const absl::Status ping = store_.Ping();
+    if (ping.ok() != serving) {
+      serving = ping.ok();
+      SetServing(serving);
+      log::Log(serving ? log::Level::kInfo : log::Level::kWarn, "prompt registry health changed",
+               {{"module", "prompt-registry"}, {"serving", serving}, {"error", std::string(ping.message())}});
+    }
+    lock.lock();
+  }
+}
 
 std::shared_ptr<grpc::Channel> PromptRegistryModule::InProcessChannel() {
   if (!server_) return nullptr;

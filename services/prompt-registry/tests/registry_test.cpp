@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <grpcpp/create_channel.h>
@@ -646,12 +647,21 @@ TEST_CASE("calls are counted by method and code; health and reflection answer", 
   }
 }
 
-TEST_CASE("a closed store makes calls UNAVAILABLE; readiness follows the store", "[registry]") {
+TEST_CASE("a closed store makes calls UNAVAILABLE; readiness and gRPC health follow the store", "[registry]") {
   Fixture f;
   Create(f, "before");
   CHECK(f.module().Ready().ok());
   f.store().Close();
   CHECK(!f.module().Ready().ok());
+  // The health service re-checks the store every second: NOT_SERVING (2) once it noticed.
+  std::string reply;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    REQUIRE(RawUnary(f.channel(), "/grpc.health.v1.Health/Check", "", reply).ok());
+    if (reply != std::string("\x08\x01", 2)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  } while (std::chrono::steady_clock::now() < deadline);
+  CHECK(reply == std::string("\x08\x02", 2));
   pb::PromptVersion version;
   CHECK_CODE(GetVersion(f, LatestOf(ByName("before")), &version), StatusCode::UNAVAILABLE, "store unavailable");
   pb::CreatePromptVersionResponse created;
