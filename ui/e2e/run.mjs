@@ -200,9 +200,7 @@ try {
     await page.locator(".filter-error").filter({ hasText: "unterminated string" }).waitFor();
   });
 
-  await check("traces: filter with the span query language (POST /v1/spans)", async () => {
-    if (!(await routeExists(server.base, "POST", `/v1/spans?project_name=${project}`, { queries: [{}] })))
-      throw new Skip("POST /v1/spans (span query language) is not in this build yet");
+  await check("traces: filter with the span query language", async () => {
     await page.goto(`${server.base}/projects/${project}?range=all&filter=${encodeURIComponent("status_code == 'ERROR'")}`);
     await page.getByTestId("row-count").filter({ hasText: /^1 traces/ }).waitFor({ timeout: 15_000 });
     const failing = agent.find((t) => t.failing);
@@ -232,6 +230,13 @@ try {
     await page.locator(".trow").first().filter({ hasText: "job-1 " }).waitFor({ timeout: 15_000 });
     await page.getByTestId("trace-rows").evaluate((el) => (el.scrollTop = el.scrollHeight));
     await page.getByTestId("row-count").filter({ hasText: /^120 traces/ }).waitFor({ timeout: 15_000 });
+    // The span modes page a filtered list on the server as well: 120 matching LLM spans, no roots.
+    await page.getByRole("button", { name: "All spans" }).click();
+    await page.getByTestId("row-count").filter({ hasText: "100 spans (scroll for more)" }).waitFor({ timeout: 15_000 });
+    await page.getByTestId("trace-rows").evaluate((el) => (el.scrollTop = el.scrollHeight));
+    await page.getByTestId("row-count").filter({ hasText: /^120 spans/ }).waitFor({ timeout: 15_000 });
+    await page.getByRole("button", { name: "Root spans" }).click();
+    await page.getByTestId("row-count").filter({ hasText: /^0 spans/ }).waitFor({ timeout: 15_000 });
   });
 
   await check("traces: a custom absolute time range from the picker, kept in the URL", async () => {

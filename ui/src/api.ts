@@ -80,6 +80,24 @@ export interface TraceRow {
   session_id: string | null;
 }
 
+// A span without attributes, as the span modes of the traces table list it.
+export interface SpanRow {
+  id: string;
+  span_id: string;
+  trace_id: string;
+  parent_id: string | null;
+  name: string;
+  span_kind: string;
+  status_code: string;
+  start_time: string;
+  end_time: string;
+  latency_ms: number;
+  token_count_total: number;
+  cost_total: number | null;
+  input_preview: string;
+  output_preview: string;
+}
+
 export interface Page<T> {
   data: T[];
   next_cursor: string | null;
@@ -204,6 +222,22 @@ export const api = {
         trace_id: o.traceIds,
       })}`,
     ),
+  // Osprey's span rows (all or root spans), filtered by the span query language on the server.
+  spanRows: (
+    project: string,
+    o: TimeWindow & { filter?: string; roots?: boolean; cursor?: string | null; limit?: number },
+  ) =>
+    request<Page<SpanRow>>(
+      "GET",
+      `/osprey/v1/projects/${enc(project)}/spans${qs({
+        start_time: o.start,
+        end_time: o.end,
+        filter: o.filter,
+        roots: o.roots ? "true" : undefined,
+        cursor: o.cursor,
+        limit: o.limit,
+      })}`,
+    ),
   spanAnnotations: (project: string, spanIds: string[]) =>
     request<Page<Annotation>>(
       "GET",
@@ -227,8 +261,6 @@ export const api = {
   sessions: (project: string, cursor?: string | null) =>
     request<Page<Session>>("GET", `/v1/projects/${enc(project)}/sessions${qs({ cursor, limit: 100, order: "desc" })}`),
   session: (id: string) => request<{ data: Session }>("GET", `/v1/sessions/${enc(id)}`),
-  querySpans: (project: string, condition: string, w: TimeWindow, limit: number) =>
-    queryDsl(project, condition, w, limit),
 };
 
 export interface PhoenixSpan {
@@ -242,61 +274,4 @@ export interface PhoenixSpan {
   status_code: string;
   status_message: string;
   attributes: Record<string, unknown>;
-}
-
-// A row of the span query language's answer (POST /v1/spans), column prefixes removed.
-export type DslRow = Record<string, unknown>;
-
-// POST /v1/spans with a filter condition. The answer is multipart/mixed with one pandas "table"
-// JSON document per query; its columns carry a positional "<i>_" prefix.
-async function queryDsl(project: string, condition: string, w: TimeWindow, limit: number): Promise<DslRow[]> {
-  const res = await fetch(`/v1/spans?project_name=${enc(project)}`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "application/json" },
-    body: JSON.stringify({
-      queries: [{ filter: { condition } }],
-      start_time: w.start ?? null,
-      end_time: w.end ?? null,
-      limit,
-      project_name: project,
-    }),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new ApiError(res.status, errorText(text) || res.statusText);
-  return parseMultipartTables(text, res.headers.get("Content-Type") ?? "");
-}
-
-function errorText(text: string): string {
-  try {
-    const parsed = JSON.parse(text);
-    if (typeof parsed?.detail === "string") return parsed.detail;
-  } catch {
-    /* plain */
-  }
-  return text;
-}
-
-export function parseMultipartTables(body: string, contentType: string): DslRow[] {
-  const m = /boundary="?([^";]+)"?/.exec(contentType);
-  const docs: string[] = [];
-  if (m) {
-    for (const part of body.split(`--${m[1]}`)) {
-      const idx = part.indexOf("\r\n\r\n");
-      if (idx < 0) continue;
-      const json = part.slice(idx + 4).trim();
-      if (json) docs.push(json);
-    }
-  } else if (body.trim()) {
-    docs.push(body);
-  }
-  const rows: DslRow[] = [];
-  for (const doc of docs) {
-    const parsed = JSON.parse(doc) as { data?: Record<string, unknown>[] };
-    for (const raw of parsed.data ?? []) {
-      const row: DslRow = {};
-      for (const [k, v] of Object.entries(raw)) row[k.replace(/^\d+_/, "")] = v;
-      rows.push(row);
-    }
-  }
-  return rows;
 }

@@ -225,21 +225,36 @@ store::TraceRecord TraceOfRow(const std::vector<store::SqlValue>& row) {
   return t;
 }
 
-struct TraceListing {
+// One keyset-paged listing of traces or spans of a project, optionally filtered by the span query
+// language, in (key, id) order.
+struct Listing {
+  enum class Of { kTraces, kSpans };
+  Of of = Of::kTraces;
   int64_t project_id = 0;
-  std::optional<int64_t> start_time_ns;  // on trace start time, inclusive
+  std::optional<int64_t> start_time_ns;  // on the row's start time, inclusive
   std::optional<int64_t> end_time_ns;    // exclusive
   const TraceSortColumn* sort = &kTraceSorts[0];
   bool descending = true;
-  std::optional<int64_t> cursor_id;  // Trace row id of the first item of the page
-  std::string filter;                // span query condition; empty: every trace
+  std::optional<int64_t> cursor_id;  // row id of the first item of the page
+  std::string filter;                // span query condition; empty: every row
+  bool roots_only = false;           // spans: those without a parent id
   int limit = 100;
 };
 
-// Traces of one project in (sort key, id) order, keyset paged; with a filter, the traces having at
-// least one span that matches it. INVALID_ARGUMENT (a 422) for a filter the span query language
-// refuses or the database cannot evaluate, and for a cursor naming no trace of the project.
-absl::StatusOr<store::Page<store::TraceRecord>> ListTraceRows(store::SqlReader& db, const TraceListing& q) {
+constexpr const char* kSpanRowColumns =
+    "SELECT s.id, s.span_id, t.trace_id, s.parent_id, s.name, s.span_kind, s.status_code, s.start_time, s.end_time, "
+    "s.llm_token_count_total, s.cost_total, s.input_preview, s.output_preview "
+    "FROM spans s JOIN traces t ON t.id = s.trace_rowid";
+
+struct ListedRows {
+  std::vector<std::vector<store::SqlValue>> rows;  // at most `limit`; the row id first
+  std::optional<int64_t> next_cursor;
+};
+
+// Runs a listing. Traces match a filter when any of their spans does; spans when they do.
+// INVALID_ARGUMENT (a 422) for a filter the span query language refuses or the database cannot
+// evaluate, and for a cursor naming no row of the project.
+absl::StatusOr<ListedRows> RunListing(store::SqlReader& db, const Listing& q) {
   const store::Dialect dialect = db.dialect();
   store::SqlQuery condition;
   if (!q.filter.empty()) {
@@ -247,17 +262,21 @@ absl::StatusOr<store::Page<store::TraceRecord>> ListTraceRows(store::SqlReader& 
     if (!compiled.ok()) return compiled.status();
     condition = std::move(*compiled);
   }
-  const std::string key = q.sort->key;
-  const char* key_type = q.sort->real ? "double precision" : "bigint";
+  const bool traces = q.of == Listing::Of::kTraces;
+  const std::string alias = traces ? "t" : "s";
+  const std::string key = traces ? q.sort->key : "s.start_time";
+  const char* key_type = traces && q.sort->real ? "double precision" : "bigint";
   std::optional<store::SqlValue> cursor_key;
   if (q.cursor_id) {
     NumberedSql lookup(dialect, {});
-    lookup.Text("SELECT " + key + " FROM traces t WHERE t.id = ").Int(*q.cursor_id);
-    lookup.Text(" AND t.project_id = ").Int(q.project_id);
+    lookup.Text("SELECT " + key + " FROM " + (traces ? "traces t" : "spans s") + " WHERE " + alias + ".id = ")
+        .Int(*q.cursor_id);
+    lookup.Text(" AND " + alias + ".project_id = ").Int(q.project_id);
     OSPREY_ASSIGN_OR_RETURN(store::SqlRows found, db.RunReadQuery(lookup.Take()));
     if (found.rows.empty()) {
       return base::Permanent(absl::StatusCode::kInvalidArgument,
-                             "trace cursor " + std::to_string(*q.cursor_id) + " does not exist");
+                             std::string(traces ? "trace" : "span") + " cursor " + std::to_string(*q.cursor_id) +
+                                 " does not exist");
     }
     cursor_key = found.rows[0][0];
   }
@@ -266,29 +285,50 @@ absl::StatusOr<store::Page<store::TraceRecord>> ListTraceRows(store::SqlReader& 
   std::string match = condition.sql;
   condition.sql.clear();
   NumberedSql sql(dialect, std::move(condition));
-  sql.Text(kTraceRowColumns).Text(" WHERE t.project_id = ").Int(q.project_id);
-  if (q.start_time_ns) sql.Text(" AND t.start_time >= ").Int(*q.start_time_ns);
-  if (q.end_time_ns) sql.Text(" AND t.start_time < ").Int(*q.end_time_ns);
-  if (!match.empty()) sql.Text(" AND EXISTS (SELECT 1 FROM spans s WHERE s.trace_rowid = t.id AND (" + match + "))");
+  sql.Text(traces ? kTraceRowColumns : kSpanRowColumns).Text(" WHERE " + alias + ".project_id = ").Int(q.project_id);
+  if (q.start_time_ns) sql.Text(" AND " + alias + ".start_time >= ").Int(*q.start_time_ns);
+  if (q.end_time_ns) sql.Text(" AND " + alias + ".start_time < ").Int(*q.end_time_ns);
+  if (!traces && q.roots_only) sql.Text(" AND s.parent_id IS NULL");
+  if (!match.empty()) {
+    sql.Text(traces ? " AND EXISTS (SELECT 1 FROM spans s WHERE s.trace_rowid = t.id AND (" + match + "))"
+                    : " AND (" + match + ")");
+  }
   if (cursor_key) {
-    sql.Text(" AND (" + key + ", t.id) " + (q.descending ? "<=" : ">=") + " (").Value(*cursor_key, key_type);
+    sql.Text(" AND (" + key + ", " + alias + ".id) " + (q.descending ? "<=" : ">=") + " (").Value(*cursor_key, key_type);
     sql.Text(", ").Int(*q.cursor_id).Text(")");
   }
   const std::string direction = q.descending ? " DESC" : " ASC";
-  sql.Text(" ORDER BY " + key + direction + ", t.id" + direction + " LIMIT ").Int(static_cast<int64_t>(q.limit) + 1);
+  sql.Text(" ORDER BY " + key + direction + ", " + alias + ".id" + direction + " LIMIT ")
+      .Int(static_cast<int64_t>(q.limit) + 1);
   store::SqlQuery query = sql.Take();
   query.max_rows = static_cast<int64_t>(q.limit) + 1;
   OSPREY_ASSIGN_OR_RETURN(store::SqlRows rows, db.RunReadQuery(query));
 
-  store::Page<store::TraceRecord> page;
-  for (const auto& row : rows.rows) {
-    if (static_cast<int>(page.items.size()) == q.limit) {
-      page.next_cursor = IntOf(row[0]);
+  ListedRows out;
+  for (auto& row : rows.rows) {
+    if (static_cast<int>(out.rows.size()) == q.limit) {
+      out.next_cursor = IntOf(row[0]);
       break;
     }
-    page.items.push_back(TraceOfRow(row));
+    out.rows.push_back(std::move(row));
   }
-  return page;
+  return out;
+}
+
+http::Response ListingFailure(const absl::Status& status) {
+  if (status.code() == absl::StatusCode::kInvalidArgument) {
+    return http::Response::Text(422, std::string(status.message()));
+  }
+  return StoreFailure(status);
+}
+
+// The listing parameters every list route shares (window, limit, filter); `issues` collects errors.
+void ParseListing(const http::Request& request, Listing& listing, std::vector<ValidationIssue>& issues) {
+  listing.start_time_ns = ParseTimeParam(request, "start_time", issues);
+  listing.end_time_ns = ParseTimeParam(request, "end_time", issues);
+  listing.limit = ParseLimit(request, 100, 1000, issues);
+  listing.filter = LastQueryValue(request, "filter").value_or("");
+  if (listing.filter.find_first_not_of(" \t\r\n") == std::string::npos) listing.filter.clear();
 }
 
 // Outline cursor "<start_ns>:<row id>".
@@ -404,22 +444,18 @@ http::Response UiApi::Traces(const http::Request& request) {
   const int64_t project_id = std::get<store::ProjectRecord>(project).id;
 
   std::vector<ValidationIssue> issues;
-  TraceListing query;
+  Listing query;
   query.project_id = project_id;
-  query.start_time_ns = ParseTimeParam(request, "start_time", issues);
-  query.end_time_ns = ParseTimeParam(request, "end_time", issues);
+  ParseListing(request, query, issues);
   std::vector<std::string> sorts;
   for (const auto& column : kTraceSorts) sorts.emplace_back(column.name);
   std::string sort = ParseLiteralParam(request, "sort", sorts, "start_time", issues);
   std::string order = ParseLiteralParam(request, "order", {"asc", "desc"}, "desc", issues);
-  query.limit = ParseLimit(request, 100, 1000, issues);
   if (!issues.empty()) return Rejected(ValidationRejection(issues));
   for (const auto& column : kTraceSorts) {
     if (sort == column.name) query.sort = &column;
   }
   query.descending = order != "asc";
-  query.filter = LastQueryValue(request, "filter").value_or("");
-  if (query.filter.find_first_not_of(" \t\r\n") == std::string::npos) query.filter.clear();
   auto cursor = ParseCursor(request, kTraceType);
   if (auto* r = std::get_if<Rejection>(&cursor)) return Rejected(std::move(*r));
   query.cursor_id = std::get<std::optional<int64_t>>(cursor);
@@ -439,14 +475,10 @@ http::Response UiApi::Traces(const http::Request& request) {
     std::sort(page.items.begin(), page.items.end(),
               [](const auto& a, const auto& b) { return a.start_time_ns > b.start_time_ns; });
   } else {
-    auto listed = ListTraceRows(store_, query);
-    if (!listed.ok()) {
-      if (listed.status().code() == absl::StatusCode::kInvalidArgument) {
-        return http::Response::Text(422, std::string(listed.status().message()));
-      }
-      return StoreFailure(listed.status());
-    }
-    page = std::move(*listed);
+    auto listed = RunListing(store_, query);
+    if (!listed.ok()) return ListingFailure(listed.status());
+    for (const auto& row : listed->rows) page.items.push_back(TraceOfRow(row));
+    page.next_cursor = listed->next_cursor;
   }
   auto roots = RootsOf(store_, project_id, page.items);
   if (!roots.ok()) return StoreFailure(roots.status());
@@ -539,6 +571,73 @@ http::Response UiApi::TraceOutline(const http::Request& request) {
   return JsonReply(buffer);
 }
 
+http::Response UiApi::Spans(const http::Request& request) {
+  auto project = ResolveProject(request);
+  if (auto* r = std::get_if<Rejection>(&project)) return Rejected(std::move(*r));
+  std::vector<ValidationIssue> issues;
+  Listing query;
+  query.of = Listing::Of::kSpans;
+  query.project_id = std::get<store::ProjectRecord>(project).id;
+  ParseListing(request, query, issues);
+  query.roots_only = ParseBoolParam(request, "roots", false, issues);
+  if (!issues.empty()) return Rejected(ValidationRejection(issues));
+  auto cursor = ParseCursor(request, kSpanType);
+  if (auto* r = std::get_if<Rejection>(&cursor)) return Rejected(std::move(*r));
+  query.cursor_id = std::get<std::optional<int64_t>>(cursor);
+  auto listed = RunListing(store_, query);
+  if (!listed.ok()) return ListingFailure(listed.status());
+
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  Key(w, "data");
+  w.StartArray();
+  for (const auto& row : listed->rows) {
+    const int64_t start = IntOf(row[7]);
+    const int64_t end = IntOf(row[8]);
+    w.StartObject();
+    Key(w, "id");
+    Str(w, EncodeGlobalId(kSpanType, IntOf(row[0])));
+    Key(w, "span_id");
+    Str(w, TextOf(row[1]));
+    Key(w, "trace_id");
+    Str(w, TextOf(row[2]));
+    Key(w, "parent_id");
+    StrOrNull(w, TextOf(row[3]));
+    Key(w, "name");
+    Str(w, TextOf(row[4]));
+    Key(w, "span_kind");
+    const std::string kind = TextOf(row[5]);
+    Str(w, kind.empty() ? std::string("UNKNOWN") : kind);
+    Key(w, "status_code");
+    Str(w, TextOf(row[6]));
+    Key(w, "start_time");
+    Iso(w, start);
+    Key(w, "end_time");
+    Iso(w, end);
+    Key(w, "latency_ms");
+    w.Double(static_cast<double>(end - start) / 1e6);
+    Key(w, "token_count_total");
+    w.Int64(IntOf(row[9]));
+    Key(w, "cost_total");
+    Cost(w, std::holds_alternative<std::monostate>(row[10]) ? std::nullopt : std::optional<double>(RealOf(row[10])));
+    Key(w, "input_preview");
+    Str(w, TextOf(row[11]));
+    Key(w, "output_preview");
+    Str(w, TextOf(row[12]));
+    w.EndObject();
+  }
+  w.EndArray();
+  Key(w, "next_cursor");
+  if (listed->next_cursor) {
+    Str(w, EncodeGlobalId(kSpanType, *listed->next_cursor));
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+  return JsonReply(buffer);
+}
+
 http::Response UiApi::Span(const http::Request& request) {
   auto project = ResolveProject(request);
   if (auto* r = std::get_if<Rejection>(&project)) return Rejected(std::move(*r));
@@ -615,6 +714,8 @@ void RegisterUi(http::Router& router, store::Store& store) {
              [api](const http::Request& r) { return api->Traces(r); });
   router.Add("GET", "/osprey/v1/projects/{project_identifier}/traces/{trace_identifier}/spans",
              [api](const http::Request& r) { return api->TraceOutline(r); });
+  router.Add("GET", "/osprey/v1/projects/{project_identifier}/spans",
+             [api](const http::Request& r) { return api->Spans(r); });
   router.Add("GET", "/osprey/v1/projects/{project_identifier}/spans/{span_identifier}",
              [api](const http::Request& r) { return api->Span(r); });
   RegisterUiAssets(router);

@@ -361,3 +361,63 @@ TEST_CASE("traces sort by tokens and cost on the server, keyset paged, ties brok
   CHECK(h.Get("/osprey/v1/projects/alpha/traces", {{"sort", "name"}}).status == 422);
   CHECK(h.Get("/osprey/v1/projects/alpha/traces", {{"cursor", "VHJhY2U6OTk5OTk="}}).status == 422);  // Trace:99999
 }
+
+TEST_CASE("span rows: all or root spans, filtered by the span query language, keyset paged newest first") {
+  Harness h;
+  // 130 traces: a root and an LLM child, the child on gpt-4 in even traces; priced children cost $0.01.
+  std::vector<model::v1::Span> spans;
+  for (int i = 1; i <= 130; ++i) {
+    const int64_t start = kT0 + i * kSecond;
+    spans.push_back(MakeSpan("alpha", i, 2 * i, 0, start, start + 2 * kMs));
+    spans.push_back(MakeSpan("alpha", i, 2 * i + 1, 2 * i, start + kMs, start + 2 * kMs,
+                             R"({"llm":{"model_name":")" + std::string(i % 2 == 0 ? "gpt-4" : "claude") + R"("}})",
+                             false, 7, 0.01));
+  }
+  h.Write(spans);
+  auto pages = [&](std::vector<std::pair<std::string, std::string>> query, int* count) {
+    std::vector<std::string> ids;
+    std::string cursor;
+    *count = 0;
+    do {
+      auto q = query;
+      if (!cursor.empty()) q.emplace_back("cursor", cursor);
+      Reply r = h.Get("/osprey/v1/projects/alpha/spans", q);
+      INFO(r.body);
+      REQUIRE(r.status == 200);
+      ++*count;
+      for (const auto& s : r.json["data"].GetArray()) {
+        ids.emplace_back(s["span_id"].GetString());
+        CHECK(s["token_count_total"].GetInt64() == (s["parent_id"].IsNull() ? 0 : 7));
+      }
+      cursor = r.json["next_cursor"].IsNull() ? "" : r.json["next_cursor"].GetString();
+    } while (!cursor.empty());
+    return ids;
+  };
+
+  int count = 0;
+  std::vector<std::string> gpt = pages({{"filter", "llm.model_name == 'gpt-4'"}, {"limit", "20"}}, &count);
+  CHECK(count == 4);
+  REQUIRE(gpt.size() == 65);
+  for (size_t k = 0; k < gpt.size(); ++k) CHECK(gpt[k] == Hex(2 * (130 - 2 * static_cast<int64_t>(k)) + 1, 16));
+
+  std::vector<std::string> roots = pages({{"roots", "true"}, {"limit", "50"}}, &count);
+  CHECK(count == 3);
+  CHECK(roots.size() == 130);
+  CHECK(roots.front() == Hex(260, 16));
+  CHECK(pages({{"roots", "true"}, {"filter", "llm.model_name == 'gpt-4'"}}, &count).empty());
+  CHECK(pages({}, &count).size() == 260);
+
+  Reply one = h.Get("/osprey/v1/projects/alpha/spans", {{"limit", "1"}, {"filter", "span_kind == 'LLM'"}});
+  REQUIRE(one.status == 200);
+  const auto& row = one.json["data"][0];
+  CHECK(std::string(row["trace_id"].GetString()) == Hex(130, 32));
+  CHECK(std::string(row["parent_id"].GetString()) == Hex(260, 16));
+  CHECK(std::string(row["span_kind"].GetString()) == "LLM");
+  CHECK(row["latency_ms"].GetDouble() == Approx(1));
+  CHECK(row["cost_total"].GetDouble() == Approx(0.01));
+
+  CHECK(h.Get("/osprey/v1/projects/alpha/spans", {{"filter", "name =="}}).status == 422);
+  CHECK(h.Get("/osprey/v1/projects/alpha/spans", {{"roots", "maybe"}}).status == 422);
+  CHECK(h.Get("/osprey/v1/projects/alpha/spans", {{"cursor", "U3Bhbjo5OTk5OTk="}}).status == 422);  // Span:999999
+  CHECK(h.Get("/osprey/v1/projects/nope/spans").status == 404);
+}

@@ -1,8 +1,7 @@
 import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
-import { api, type Annotation, type DslRow, type PhoenixSpan, type TraceRow } from "../api";
-import { get, nest } from "../attrs";
-import { DEFAULT_RANGE, cost, latencyMs, ms, num, when, windowFor } from "../format";
+import { api, type Annotation, type SpanRow, type TraceRow } from "../api";
+import { DEFAULT_RANGE, cost, ms, num, when, windowFor } from "../format";
 import { useParam } from "../hooks";
 import { FilterBox } from "../components/FilterBox";
 import { VirtualList } from "../components/VirtualList";
@@ -27,8 +26,6 @@ interface Row {
 }
 
 const PAGE = 100;
-// The span modes filter through POST /v1/spans, which has no cursor: its newest matches only.
-const SPAN_FILTER_LIMIT = 500;
 const POLL_MS = 3000;
 const ROW_HEIGHT = 34;
 
@@ -50,48 +47,20 @@ function fromTrace(t: TraceRow): Row {
   };
 }
 
-function preview(v: unknown): string {
-  if (v === undefined || v === null) return "";
-  const s = typeof v === "string" ? v : JSON.stringify(v);
-  return s.length > 300 ? s.slice(0, 300) : s;
-}
-
-function fromSpan(s: PhoenixSpan): Row {
-  const a = nest(s.attributes);
+function fromSpan(s: SpanRow): Row {
   return {
-    key: s.context.span_id,
-    traceId: s.context.trace_id,
-    spanId: s.context.span_id,
+    key: s.span_id,
+    traceId: s.trace_id,
+    spanId: s.span_id,
     name: s.name,
     kind: s.span_kind,
     status: s.status_code,
-    latencyMs: latencyMs(s.start_time, s.end_time),
-    tokens: Number(get(a, "llm.token_count.total") ?? 0),
-    cost: null,
+    latencyMs: s.latency_ms,
+    tokens: s.token_count_total,
+    cost: s.cost_total ?? null,
     start: s.start_time,
-    input: preview(get(a, "input.value")),
-    output: preview(get(a, "output.value")),
-    spans: null,
-  };
-}
-
-function fromDsl(r: DslRow): Row {
-  const a = nest(r) as Record<string, unknown>;
-  const start = String(r.start_time ?? "");
-  const end = String(r.end_time ?? "");
-  return {
-    key: String(r["context.span_id"] ?? r.span_id),
-    traceId: String(r["context.trace_id"] ?? r.trace_id),
-    spanId: String(r["context.span_id"] ?? r.span_id),
-    name: String(r.name ?? ""),
-    kind: String(r.span_kind ?? ""),
-    status: String(r.status_code ?? ""),
-    latencyMs: latencyMs(start, end),
-    tokens: Number(get(a, "attributes.llm.token_count.total") ?? 0),
-    cost: null,
-    start,
-    input: preview(get(a, "attributes.input.value")),
-    output: preview(get(a, "attributes.output.value")),
+    input: s.input_preview,
+    output: s.output_preview,
     spans: null,
   };
 }
@@ -146,12 +115,13 @@ export function TracesView() {
         });
         return { rows: page.data.map(fromTrace), next: page.next_cursor };
       }
-      if (filter) {
-        const condition = mode === "roots" ? `(${filter}) and parent_id is None` : filter;
-        const matched = await api.querySpans(project, condition, w, SPAN_FILTER_LIMIT);
-        return { rows: matched.map(fromDsl), next: null };
-      }
-      const page = await api.spans(project, { ...w, cursor: pageCursor, roots: mode === "roots", limit: PAGE });
+      const page = await api.spanRows(project, {
+        ...w,
+        filter: filter || undefined,
+        cursor: pageCursor,
+        roots: mode === "roots",
+        limit: PAGE,
+      });
       return { rows: page.data.map(fromSpan), next: page.next_cursor };
     },
     [project, range, filter, mode, serverSort, order],
@@ -177,8 +147,6 @@ export function TracesView() {
         if (gen !== generation.current) return;
         setLoading(false);
         if (filter && (e.status === 422 || e.status === 400)) setFilterError(e.message);
-        else if (filter && (e.status === 404 || e.status === 405))
-          setFilterError("this server does not support the span query language yet (POST /v1/spans)");
         else setError(e.message);
       },
     );
@@ -202,7 +170,7 @@ export function TracesView() {
   }, [cursor, fetchPage]);
 
   // Live: newest-first listings poll their first page and put unseen rows on top.
-  const live = (mode === "traces" || !filter) && serverSort === "start_time" && order === "desc";
+  const live = mode !== "traces" || (serverSort === "start_time" && order === "desc");
   const newest = useRef<string | undefined>(undefined);
   newest.current = rows[0]?.start;
   useEffect(() => {
@@ -358,7 +326,6 @@ export function TracesView() {
       <div className="muted small status-line" data-testid="row-count">
         {loading ? "loading…" : `${rows.length} ${mode === "traces" ? "traces" : "spans"}${cursor ? " (scroll for more)" : ""}`}
         {live && " · live"}
-        {filter && mode !== "traces" && rows.length >= SPAN_FILTER_LIMIT && ` · the newest ${SPAN_FILTER_LIMIT} matching spans`}
       </div>
     </div>
   );

@@ -1,8 +1,9 @@
 #pragma once
 
 // Osprey's own read endpoints for the web UI, under /osprey/v1 (documented in README.md): project
-// summaries over a time window, trace rows with their root span's previews, a trace's spans as a
-// paged outline (for traces of tens of thousands of spans), and one span with nested attributes.
+// summaries over a time window, trace rows with their root span's previews and span rows (both
+// keyset paged and filtered by the span query language on the server), a trace's spans as a paged
+// outline (for traces of tens of thousands of spans), and one span with nested attributes.
 // Errors follow the Phoenix routes' conventions (params.hpp): 422 for bad parameters, 404 text/plain
 // for unknown projects, traces and spans, 503/500 for store failures.
 //
@@ -22,6 +23,7 @@ class UiApi final {
   http::Response ProjectSummaries(const http::Request& request);
   http::Response Traces(const http::Request& request);
   http::Response TraceOutline(const http::Request& request);
+  http::Response Spans(const http::Request& request);
   http::Response Span(const http::Request& request);
 
  private:
