@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -249,22 +250,33 @@ TEST_CASE("one span with its nested attributes intact (message lists stay lists)
 
 namespace {
 
-// Every page of a trace listing from the first, following next_cursor; the trace ids in order.
-std::vector<std::string> AllPages(Harness& h, std::vector<std::pair<std::string, std::string>> query, int* pages) {
+// Every page of one of alpha's listings (`what`: traces or spans) from the first, following
+// next_cursor: the `id_field` of each row in order; `each` sees every row.
+std::vector<std::string> ListAll(Harness& h, const std::string& what,
+                                 std::vector<std::pair<std::string, std::string>> query, int* pages,
+                                 const std::function<void(const rapidjson::Value&)>& each = {}) {
+  const char* id_field = what == "spans" ? "span_id" : "trace_id";
   std::vector<std::string> ids;
   std::string cursor;
   *pages = 0;
   do {
     auto q = query;
     if (!cursor.empty()) q.emplace_back("cursor", cursor);
-    Reply r = h.Get("/osprey/v1/projects/alpha/traces", q);
+    Reply r = h.Get("/osprey/v1/projects/alpha/" + what, q);
     INFO(r.body);
     REQUIRE(r.status == 200);
     ++*pages;
-    for (const auto& t : r.json["data"].GetArray()) ids.emplace_back(t["trace_id"].GetString());
+    for (const auto& row : r.json["data"].GetArray()) {
+      ids.emplace_back(row[id_field].GetString());
+      if (each) each(row);
+    }
     cursor = r.json["next_cursor"].IsNull() ? "" : r.json["next_cursor"].GetString();
   } while (!cursor.empty());
   return ids;
+}
+
+std::vector<std::string> AllPages(Harness& h, std::vector<std::pair<std::string, std::string>> query, int* pages) {
+  return ListAll(h, "traces", std::move(query), pages);
 }
 
 }  // namespace
@@ -374,24 +386,11 @@ TEST_CASE("span rows: all or root spans, filtered by the span query language, ke
                              false, 7, 0.01));
   }
   h.Write(spans);
+  auto tokens = [](const rapidjson::Value& s) {
+    CHECK(s["token_count_total"].GetInt64() == (s["parent_id"].IsNull() ? 0 : 7));
+  };
   auto pages = [&](std::vector<std::pair<std::string, std::string>> query, int* count) {
-    std::vector<std::string> ids;
-    std::string cursor;
-    *count = 0;
-    do {
-      auto q = query;
-      if (!cursor.empty()) q.emplace_back("cursor", cursor);
-      Reply r = h.Get("/osprey/v1/projects/alpha/spans", q);
-      INFO(r.body);
-      REQUIRE(r.status == 200);
-      ++*count;
-      for (const auto& s : r.json["data"].GetArray()) {
-        ids.emplace_back(s["span_id"].GetString());
-        CHECK(s["token_count_total"].GetInt64() == (s["parent_id"].IsNull() ? 0 : 7));
-      }
-      cursor = r.json["next_cursor"].IsNull() ? "" : r.json["next_cursor"].GetString();
-    } while (!cursor.empty());
-    return ids;
+    return ListAll(h, "spans", std::move(query), count, tokens);
   };
 
   int count = 0;
