@@ -138,6 +138,7 @@ absl::Status ParseWriter(Section s, WriterConfig& c) {
   OSPREY_RETURN_IF_ERROR(s.Read("max_batch_messages", c.max_batch_messages));
   OSPREY_RETURN_IF_ERROR(s.Read("max_batch_bytes", c.max_batch_bytes));
   OSPREY_RETURN_IF_ERROR(s.Read("max_wait_ms", c.max_wait_ms));
+  OSPREY_RETURN_IF_ERROR(s.Read("consumers", c.consumers));
   OSPREY_RETURN_IF_ERROR(s.Read("admin_listen", c.admin_listen));
   return Finish(s);
 }
@@ -242,8 +243,14 @@ absl::Status WriterConfig::Validate() const {
   if (max_batch_messages < 1) return absl::InvalidArgumentError("writer.max_batch_messages: must be positive");
   if (max_batch_bytes < 1024) return absl::InvalidArgumentError("writer.max_batch_bytes: must be >= 1 KiB");
   if (max_wait_ms < 0) return absl::InvalidArgumentError("writer.max_wait_ms: must not be negative");
+  if (consumers < 0 || consumers > 64) return absl::InvalidArgumentError("writer.consumers: must be between 0 and 64");
   OSPREY_RETURN_IF_ERROR(CheckListen("writer.admin_listen", admin_listen));
   return absl::OkStatus();
+}
+
+int WriterConfig::EffectiveConsumers(const std::string& store_kind, const std::string& bus_kind) const {
+  if (consumers > 0) return consumers;
+  return store_kind == "postgres" && bus_kind == "kafka" ? 2 : 1;
 }
 
 absl::Status QueryConfig::Validate() const {
@@ -268,6 +275,11 @@ absl::Status Config::Validate(const std::vector<std::string>& targets) const {
   OSPREY_RETURN_IF_ERROR(writer.Validate());
   OSPREY_RETURN_IF_ERROR(query.Validate());
   OSPREY_RETURN_IF_ERROR(prompts.Validate());
+  if (writer.consumers > 1 && (store.kind == "sqlite" || bus.kind == "inprocess")) {
+    return absl::InvalidArgumentError(
+        "writer.consumers: more than one needs bus.kind=kafka and store.kind=postgres (SQLite has one writer "
+        "connection; the in-process bus has one consumer per group)");
+  }
   std::set<std::string> running(targets.begin(), targets.end());
   bool all_in_one = true;
   for (const auto& t : AllTargets()) all_in_one = all_in_one && running.count(t);

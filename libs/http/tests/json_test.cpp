@@ -60,3 +60,17 @@ TEST_CASE("ParseJson names the error and its offset", "[http][json]") {
 
 }  // namespace
 }  // namespace osprey::http
+
+TEST_CASE("ParseJson refuses nesting past kMaxJsonDepth before parsing, whatever the size", "[http][json]") {
+  rapidjson::Document doc;
+  const std::string ok = std::string(osprey::http::kMaxJsonDepth, '[') + std::string(osprey::http::kMaxJsonDepth, ']');
+  CHECK(osprey::http::ParseJson(ok, doc).ok());
+  // Megabytes of "[[[[" would overflow RapidJSON's recursive parser on a handler thread.
+  const std::string deep(4 << 20, '[');
+  absl::Status st = osprey::http::ParseJson(deep, doc);
+  CHECK(st.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(std::string(st.message()) == "JSON nested deeper than 256 levels");
+  // Brackets inside strings do not count.
+  CHECK(osprey::http::ParseJson("{\"a\":\"" + std::string(1000, '[') + "\\\"\"}", doc).ok());
+  CHECK(osprey::http::JsonTextDepth("[{\"x\":[1,{}]}]", 100) == 4);
+}

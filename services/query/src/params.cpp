@@ -357,29 +357,6 @@ Rejection StoreErrorRejection(const absl::Status& status) {
   return TextRejection(500, "store_error", "Internal Server Error");
 }
 
-int JsonTextDepth(std::string_view text, int limit) {
-  int depth = 0;
-  int deepest = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size() && deepest <= limit; ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return deepest;
-}
-
 Parsed<std::unique_ptr<rapidjson::Document>> ParseObjectBody(const http::Request& request) {
   auto document = std::make_unique<rapidjson::Document>();
   if (request.body.empty()) {

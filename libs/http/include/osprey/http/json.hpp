@@ -23,8 +23,17 @@ std::string ToString(const rapidjson::Value& value);
 // `value` as an application/json response.
 Response JsonResponse(int status, const rapidjson::Value& value);
 
+// Nesting ParseJson accepts (arrays and objects).
+inline constexpr int kMaxJsonDepth = 256;
+
+// Deepest nesting of arrays and objects in JSON text, read from its bytes (strings skipped), without
+// parsing; stops counting past `limit`. RapidJSON's parser (and every recursive walk of a document)
+// recurses once per level, so a few megabytes of "[[[[" would exhaust a handler thread's stack.
+int JsonTextDepth(std::string_view text, int limit);
+
 // Parses `text` into `document` (replacing its content). Malformed JSON: INVALID_ARGUMENT naming
 // the reason and byte offset, e.g. "invalid JSON at offset 7: Missing a colon after a name of object member."
+// Nesting deeper than kMaxJsonDepth is refused before parsing: "JSON nested deeper than 256 levels".
 absl::Status ParseJson(std::string_view text, rapidjson::Document& document);
 
 }  // namespace osprey::http

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "osprey/http/json.hpp"
 #include "osprey/http/server.hpp"
 #include "rapidjson/document.h"
 #include "osprey/store/store.hpp"
@@ -116,13 +117,9 @@ struct BodyIssue {
 // 422 application/json HTTPValidationError listing every body issue, in order.
 Rejection BodyValidationRejection(const std::vector<BodyIssue>& issues);
 
-// Nesting a JSON request body may have (arrays and objects).
-inline constexpr int kMaxJsonBodyDepth = 256;
-
-// Deepest nesting of arrays and objects in JSON text, read from its bytes (strings skipped), without
-// parsing; stops counting past `limit`. Check it before RapidJSON parses a body: its parser recurses
-// once per level, so a few megabytes of "[[[[" would exhaust a handler thread's stack.
-int JsonTextDepth(std::string_view text, int limit);
+// Nesting a JSON request body may have (arrays and objects); see http::JsonTextDepth.
+inline constexpr int kMaxJsonBodyDepth = http::kMaxJsonDepth;
+using http::JsonTextDepth;
 
 // The JSON object of a request body; otherwise a 422 HTTPValidationError as FastAPI words it (empty
 // body: "Field required"; malformed JSON, or nesting deeper than kMaxJsonBodyDepth: "JSON decode

@@ -1,9 +1,12 @@
 #pragma once
 
 // The writer module: consumes osprey.spans.v1 in a consumer group and commits each batch to the
-// store through SpanBatchWriter. Stop() finishes the batch in flight (its commit) before returning.
+// store through SpanBatchWriter. `consumers` members of the group run in this process, each on its own
+// thread with its own partitions, so their transactions overlap. Stop() finishes the batches in flight
+// (their commits) before returning.
 
 #include <memory>
+#include <vector>
 
 #include "osprey/bus/bus.hpp"
 #include "osprey/config/config.hpp"
@@ -16,7 +19,8 @@ namespace osprey::writer {
 class WriterModule final : public runtime::Module {
  public:
   // `bus` and `store` must outlive the module; `metrics` may be null.
-  WriterModule(const config::WriterConfig& config, bus::Bus& bus, store::Store& store, metrics::Registry* metrics);
+  WriterModule(const config::WriterConfig& config, bus::Bus& bus, store::Store& store, metrics::Registry* metrics,
+               int consumers = 1);
   ~WriterModule() override;
 
   std::string Name() const override { return "writer"; }
@@ -29,7 +33,8 @@ class WriterModule final : public runtime::Module {
   bus::Bus& bus_;
   store::Store& store_;
   SpanBatchWriter batch_writer_;
-  std::unique_ptr<bus::Consumer> consumer_;
+  int consumer_count_;
+  std::vector<std::unique_ptr<bus::Consumer>> consumers_;
 };
 
 }  // namespace osprey::writer
