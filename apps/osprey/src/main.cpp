@@ -258,7 +258,7 @@ int Run(int argc, char** argv) {
   }
   if (run_writer) {
     runtime.Add(std::make_unique<osprey::writer::WriterModule>(
-        config.writer, **bus, **store, &metrics, config.writer.EffectiveConsumers(config.store.kind, config.bus.kind)));
+        config.writer, **bus, **store, &metrics, config.writer.consumers));
   }
   // Before the query gateway, which reaches it through PromptRegistryChannel: in-process only (no port)
   // in the embedded mode, on prompts.listen when it serves other processes.

@@ -243,14 +243,9 @@ absl::Status WriterConfig::Validate() const {
   if (max_batch_messages < 1) return absl::InvalidArgumentError("writer.max_batch_messages: must be positive");
   if (max_batch_bytes < 1024) return absl::InvalidArgumentError("writer.max_batch_bytes: must be >= 1 KiB");
   if (max_wait_ms < 0) return absl::InvalidArgumentError("writer.max_wait_ms: must not be negative");
-  if (consumers < 0 || consumers > 64) return absl::InvalidArgumentError("writer.consumers: must be between 0 and 64");
+  if (consumers < 1 || consumers > 64) return absl::InvalidArgumentError("writer.consumers: must be between 1 and 64");
   OSPREY_RETURN_IF_ERROR(CheckListen("writer.admin_listen", admin_listen));
   return absl::OkStatus();
-}
-
-int WriterConfig::EffectiveConsumers(const std::string& store_kind, const std::string& bus_kind) const {
-  if (consumers > 0) return consumers;
-  return store_kind == "postgres" && bus_kind == "kafka" ? 2 : 1;
 }
 
 absl::Status QueryConfig::Validate() const {

@@ -181,24 +181,23 @@ store: {kind: postgres, postgres: {dsn: "host=127.0.0.1 dbname=osprey"}}
   CHECK(Msg(unknown.status()) == "bus.kafka.brokerz: unknown key");
 }
 
-TEST_CASE("writer consumers: two by default over kafka and postgres, one otherwise, more only there") {
+TEST_CASE("writer consumers: one by default, more only over kafka and postgres") {
   Config embedded;
-  CHECK(embedded.writer.EffectiveConsumers(embedded.store.kind, embedded.bus.kind) == 1);
+  CHECK(embedded.writer.consumers == 1);
   auto distributed = LoadFromString(R"(
 bus: {kind: kafka, kafka: {brokers: "127.0.0.1:9092"}}
 store: {kind: postgres, postgres: {dsn: "host=127.0.0.1 dbname=osprey"}}
+writer: {consumers: 3}
 )");
   REQUIRE(distributed.ok());
-  CHECK(distributed->writer.EffectiveConsumers(distributed->store.kind, distributed->bus.kind) == 2);
-  distributed->writer.consumers = 3;
+  CHECK(distributed->writer.consumers == 3);
   CHECK(distributed->Validate({"writer"}).ok());
-  CHECK(distributed->writer.EffectiveConsumers(distributed->store.kind, distributed->bus.kind) == 3);
 
   auto sqlite = LoadFromString("writer: {consumers: 2}\n");
   REQUIRE(sqlite.ok());
   CHECK(Msg(sqlite->Validate(AllTargets())).find("writer.consumers: more than one needs bus.kind=kafka") == 0);
-  embedded.writer.consumers = 65;
-  CHECK(Msg(embedded.Validate(AllTargets())) == "writer.consumers: must be between 0 and 64");
+  embedded.writer.consumers = 0;
+  CHECK(Msg(embedded.Validate(AllTargets())) == "writer.consumers: must be between 1 and 64");
 }
 
 TEST_CASE("user-defined model prices are read, and their errors name the entry") {

@@ -90,10 +90,9 @@ struct WriterConfig {
   uint64_t max_batch_bytes = 32ull << 20;
   int max_wait_ms = 2;  // how long the consumer waits to fill a batch once it has one message
   // Consumers of the group in this process, each committing its own partitions' batches on its own
-  // store connection. 0 = automatic: 2 with Kafka and Postgres (one writer's transactions are serial:
-  // a second overlaps its commits), 1 otherwise (SQLite has one writer connection).
-  int consumers = 0;
-  int EffectiveConsumers(const std::string& store_kind, const std::string& bus_kind) const;
+  // store connection (more than one needs Kafka and Postgres). On the 2-core benchmark machine a second
+  // one gained nothing (docs/benchmarks.md); it is for writers with cores to spare.
+  int consumers = 1;
   // /healthz, /readyz and /metrics of a process that runs the writer alone (with ingest or query in
   // the process, their listeners serve them instead).
   std::string admin_listen = "0.0.0.0:6008";
