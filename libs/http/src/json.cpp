@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "osprey/base/encoding.hpp"
 #include "rapidjson/error/en.h"
 
 namespace osprey::http {
@@ -26,31 +27,8 @@ std::string ToString(const rapidjson::Value& value) {
 
 Response JsonResponse(int status, const rapidjson::Value& value) { return Response::Json(status, ToString(value)); }
 
-int JsonTextDepth(std::string_view text, int limit) {
-  int depth = 0;
-  int deepest = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size() && deepest <= limit; ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return deepest;
-}
-
 absl::Status ParseJson(std::string_view text, rapidjson::Document& document) {
-  if (JsonTextDepth(text, kMaxJsonDepth) > kMaxJsonDepth) {
+  if (base::JsonTextDepth(text, kMaxJsonDepth) > kMaxJsonDepth) {
     document.SetNull();
     return absl::InvalidArgumentError("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   }

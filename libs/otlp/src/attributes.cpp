@@ -109,34 +109,6 @@ bool IsJsonStringKey(std::string_view key) {
          EndsWith(key, "tool.parameters") || EndsWith(key, "document.metadata");
 }
 
-// Maximum bracket nesting of JSON text, ignoring brackets inside strings; stops counting past
-// `limit`.
-int TextDepth(std::string_view text, int limit) {
-  int depth = 0;
-  int max_depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max_depth) max_depth = depth;
-      if (max_depth > limit) return max_depth;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return max_depth;
-}
-
 // ---- un-flattening: a literal port of Phoenix's _Trie / _build_trie / _walk ----
 
 // Numeric segments are stored as their digits without leading zeros (Python's int()), so they
@@ -294,7 +266,7 @@ absl::Status DecodeKeyValues(const KeyValues& key_values, std::string_view what,
 }
 
 bool ParseJsonBounded(std::string_view text, Allocator& allocator, rapidjson::Value* out) {
-  if (TextDepth(text, kMaxDepth) > kMaxDepth) return false;
+  if (base::JsonTextDepth(text, kMaxDepth) > kMaxDepth) return false;
   rapidjson::Document parsed(&allocator);
   parsed.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag>(text.data(), text.size());
   if (parsed.HasParseError()) return false;

@@ -22,4 +22,9 @@ std::optional<std::string> Base64Decode(std::string_view text);
 // True when `text` is valid UTF-8 (no overlongs, no surrogates, no code points past U+10FFFF).
 bool IsValidUtf8(std::string_view text);
 
+// Deepest nesting of arrays and objects in JSON text, read from its bytes (brackets inside strings
+// skipped), without parsing; stops counting past `limit`. Check it before a recursive JSON parser
+// (RapidJSON's) sees untrusted text: a few MB of "[[[[" would exhaust a thread's stack.
+int JsonTextDepth(std::string_view text, int limit);
+
 }  // namespace osprey::base

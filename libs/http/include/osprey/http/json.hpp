@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "osprey/http/server.hpp"
+#include "osprey/base/encoding.hpp"
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -26,10 +27,7 @@ Response JsonResponse(int status, const rapidjson::Value& value);
 // Nesting ParseJson accepts (arrays and objects).
 inline constexpr int kMaxJsonDepth = 256;
 
-// Deepest nesting of arrays and objects in JSON text, read from its bytes (strings skipped), without
-// parsing; stops counting past `limit`. RapidJSON's parser (and every recursive walk of a document)
-// recurses once per level, so a few megabytes of "[[[[" would exhaust a handler thread's stack.
-int JsonTextDepth(std::string_view text, int limit);
+using base::JsonTextDepth;
 
 // Parses `text` into `document` (replacing its content). Malformed JSON: INVALID_ARGUMENT naming
 // the reason and byte offset, e.g. "invalid JSON at offset 7: Missing a colon after a name of object member."
