@@ -49,7 +49,8 @@ test-asan: bootstrap
 	@ctest --preset asan-ubsan --output-on-failure
 
 # Osprey side by side with Phoenix and a raw COPY, the short run (< 10 min; the full one: bench/run-all).
-bench: build
+# run-all builds only the binaries it runs.
+bench: configure
 	@OSPREY_BENCH_BUILD_DIR=$(BUILD_DIR) OSPREY_BENCH_COMMAND="make bench" bench/run-all --short
 
 # libFuzzer targets (clang-14, ASan + UBSan), each run for FUZZ_SECONDS over its seed corpus.
