@@ -42,7 +42,7 @@ if [[ ! -f "${build}/build.ninja" ]]; then
   cmake -S "${root}" -B "${build}" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
 log "building the osprey binaries and osprey-loadgen in ${build}"
-cmake --build "${build}" --target osprey osprey-ingest osprey-writer osprey-query osprey-loadgen -j2 >/dev/null
+cmake --build "${build}" --target osprey osprey-ingest osprey-writer osprey-query osprey-prompt-registry osprey-loadgen -j2 >/dev/null
 loadgen="${build}/bench/loadgen/osprey-loadgen"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
