@@ -256,10 +256,7 @@ int Run(int argc, char** argv) {
         **bus, std::vector<osprey::bus::TopicSpec>{
                    {osprey::bus::kSpansTopic, partitions, static_cast<size_t>(config.ingest.max_message_bytes)}}));
   }
-  if (run_writer) {
-    runtime.Add(std::make_unique<osprey::writer::WriterModule>(
-        config.writer, **bus, **store, &metrics, config.writer.consumers));
-  }
+  if (run_writer) runtime.Add(std::make_unique<osprey::writer::WriterModule>(config.writer, **bus, **store, &metrics));
   // Before the query gateway, which reaches it through PromptRegistryChannel: in-process only (no port)
   // in the embedded mode, on prompts.listen when it serves other processes.
   osprey::prompt_registry::PromptRegistryModule* registry = nullptr;

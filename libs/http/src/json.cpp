@@ -1,6 +1,5 @@
 #include "osprey/http/json.hpp"
 
-#include <algorithm>
 #include <cmath>
 
 #include "osprey/base/encoding.hpp"

@@ -5,8 +5,8 @@
 namespace osprey::writer {
 
 WriterModule::WriterModule(const config::WriterConfig& config, bus::Bus& bus, store::Store& store,
-                           metrics::Registry* metrics, int consumers)
-    : config_(config), bus_(bus), store_(store), batch_writer_(store, metrics), consumer_count_(consumers) {}
+                           metrics::Registry* metrics)
+    : config_(config), bus_(bus), store_(store), batch_writer_(store, metrics) {}
 
 WriterModule::~WriterModule() { Stop(); }
 
@@ -19,7 +19,7 @@ absl::Status WriterModule::Start() {
   cfg.max_wait = std::chrono::milliseconds(config_.max_wait_ms);
   // SpanBatchWriter::Handle is safe to call from several consumer threads (the store serializes or
   // pools its connections).
-  for (int i = 0; i < consumer_count_; ++i) {
+  for (int i = 0; i < config_.consumers; ++i) {
     OSPREY_ASSIGN_OR_RETURN(std::unique_ptr<bus::Consumer> consumer, bus_.NewConsumer(cfg));
     OSPREY_RETURN_IF_ERROR(
         consumer->Start([this](std::vector<bus::Delivery>& batch) { return batch_writer_.Handle(batch); }));

@@ -1,7 +1,7 @@
 #pragma once
 
 // The writer module: consumes osprey.spans.v1 in a consumer group and commits each batch to the
-// store through SpanBatchWriter. `consumers` members of the group run in this process, each on its own
+// store through SpanBatchWriter. `config.consumers` members of the group run in this process, each on its own
 // thread with its own partitions, so their transactions overlap. Stop() finishes the batches in flight
 // (their commits) before returning.
 
@@ -19,8 +19,7 @@ namespace osprey::writer {
 class WriterModule final : public runtime::Module {
  public:
   // `bus` and `store` must outlive the module; `metrics` may be null.
-  WriterModule(const config::WriterConfig& config, bus::Bus& bus, store::Store& store, metrics::Registry* metrics,
-               int consumers = 1);
+  WriterModule(const config::WriterConfig& config, bus::Bus& bus, store::Store& store, metrics::Registry* metrics);
   ~WriterModule() override;
 
   std::string Name() const override { return "writer"; }
@@ -33,7 +32,6 @@ class WriterModule final : public runtime::Module {
   bus::Bus& bus_;
   store::Store& store_;
   SpanBatchWriter batch_writer_;
-  int consumer_count_;
   std::vector<std::unique_ptr<bus::Consumer>> consumers_;
 };
 
