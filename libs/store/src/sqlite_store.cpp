@@ -307,7 +307,10 @@ class SqliteMigrationTarget final : public MigrationTarget {
   // Commit() checks the references before committing instead.
   absl::Status Begin() override {
     OSPREY_RETURN_IF_ERROR(connection_.Exec("PRAGMA foreign_keys = OFF"));
-    return connection_.Exec("BEGIN IMMEDIATE");
+    absl::Status begun = connection_.Exec("BEGIN IMMEDIATE");
+    // The runner calls Rollback() only after a successful Begin(): restore the connection here.
+    if (!begun.ok()) (void)connection_.Exec("PRAGMA foreign_keys = ON");
+    return begun;
   }
   absl::Status EnsureVersionTable() override {
     return connection_.Exec(
