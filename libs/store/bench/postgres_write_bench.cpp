@@ -125,7 +125,6 @@ int main(int argc, char** argv) {
     osprey::store::PostgresConfig config;
     config.dsn = dsn;
     config.pool_size = 1;
-    config.attribute_compression = compression;
     auto store = osprey::store::OpenPostgresStore(config);
     if (!store.ok() || !(*store)->Migrate().ok()) {
       std::fprintf(stderr, "open failed: %s\n", store.status().ToString().c_str());

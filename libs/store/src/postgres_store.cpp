@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <pqxx/pqxx>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -25,9 +26,9 @@
 #include "osprey/base/time.hpp"
 #include "pg_migrations.hpp"
 #include "postgres_annotations.hpp"
-#include "prompt_sql.hpp"
 #include "postgres_mutations.hpp"
 #include "postgres_sql_reader.hpp"
+#include "prompt_sql.hpp"
 #include "span_rows.hpp"
 
 namespace osprey::store {
@@ -273,6 +274,66 @@ struct SessionDelta {
   int64_t tokens_completion = 0;
   int64_t tokens_total = 0;
 };
+
+using TraceStates = std::map<std::string, TraceState, std::less<>>;
+
+// COPYs `rows` (new span ids, in span_id order) into `spans`, each under its trace's row id and project.
+void CopySpans(pqxx::work& tx, const std::vector<const SpanRow*>& rows, const TraceStates& traces) {
+  pqxx::stream_to copy(tx, "spans",
+                       std::vector<std::string>{"trace_rowid",
+                                                "project_id",
+                                                "span_id",
+                                                "parent_id",
+                                                "name",
+                                                "span_kind",
+                                                "start_time",
+                                                "end_time",
+                                                "status_code",
+                                                "status_message",
+                                                "session_id",
+                                                "user_id",
+                                                "llm_model_name",
+                                                "llm_token_count_prompt",
+                                                "llm_token_count_completion",
+                                                "llm_token_count_total",
+                                                "input_preview",
+                                                "output_preview",
+                                                "attributes",
+                                                "events",
+                                                "cost_prompt",
+                                                "cost_completion",
+                                                "cost_total",
+                                                "cost_details"});
+  auto nullable = [](const std::string& text, std::string& holder) -> const char* {
+    if (text.empty()) return nullptr;
+    holder = PgText(text);
+    return holder.c_str();
+  };
+  std::string session, user, model, input, output, cost_prompt, cost_completion, cost_total, cost_details;
+  auto cost_text = [](bool has, double value, std::string& holder) -> const char* {
+    if (!has) return nullptr;
+    holder = DoubleText(value);
+    return holder.c_str();
+  };
+  for (const SpanRow* row : rows) {
+    const model::v1::Span& span = *row->span;
+    const TraceState& trace = traces.find(row->trace_id)->second;
+    copy << std::make_tuple(
+        trace.rowid, trace.project_id, row->span_id,
+        row->parent_id.empty() ? static_cast<const char*>(nullptr) : row->parent_id.c_str(), PgText(span.name()),
+        span.span_kind().empty() ? std::string("UNKNOWN") : PgText(span.span_kind()), row->start, row->end,
+        std::string(StatusName(span.status_code())), PgText(span.status_message()),
+        nullable(span.session_id(), session), nullable(span.user_id(), user), nullable(span.llm_model_name(), model),
+        span.llm_token_count_prompt(), span.llm_token_count_completion(), row->token_total,
+        nullable(span.input_preview(), input), nullable(span.output_preview(), output),
+        PgJson(span.attributes_json(), "{}"), PgJson(span.events_json(), "[]"),
+        cost_text(span.cost().has_prompt(), span.cost().prompt(), cost_prompt),
+        cost_text(span.cost().has_completion(), span.cost().completion(), cost_completion),
+        cost_text(span.cost().has_total(), span.cost().total(), cost_total),
+        nullable(span.cost().details_json(), cost_details));
+  }
+  copy.complete();
+}
 
 // ---------------------------------------------------------------- reading rows
 
@@ -672,23 +733,11 @@ class PostgresStore final : public internal::SqlAnnotationStore<internal::SqlPro
   bool closed_ = false;  // guarded by mu_
 };
 
-// Session settings of every pooled connection, and the per-connection staging table of WriteSpans.
+// Session settings of every pooled connection.
 void SetUpConnection(pqxx::connection& connection, const PostgresConfig& config) {
   pqxx::nontransaction tx(connection);
   tx.exec("SET statement_timeout = " + std::to_string(config.statement_timeout_ms));
   tx.exec("SET application_name = 'osprey'");
-  tx.exec(
-      "CREATE TEMP TABLE IF NOT EXISTS osprey_staging_spans ("
-      "ord integer NOT NULL, trace_id text COLLATE \"C\" NOT NULL, span_id text COLLATE \"C\" NOT NULL, "
-      "parent_id text COLLATE \"C\", project_name text NOT NULL, name text NOT NULL, span_kind text NOT NULL, "
-      "start_time bigint NOT NULL, end_time bigint NOT NULL, status_code text NOT NULL, "
-      "status_message text NOT NULL, session_id text, user_id text, llm_model_name text, "
-      "llm_token_count_prompt bigint NOT NULL, llm_token_count_completion bigint NOT NULL, "
-      "llm_token_count_total bigint NOT NULL, input_preview text, output_preview text, "
-      "attributes jsonb COMPRESSION " +
-      config.attribute_compression +
-      " NOT NULL, events jsonb NOT NULL, cost_prompt double precision, cost_completion double precision, "
-      "cost_total double precision, cost_details text) ON COMMIT DELETE ROWS");
 }
 
 absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect(const PostgresConfig& config) {
@@ -813,65 +862,6 @@ absl::StatusOr<WriteResult> PostgresStore::WriteOnce(const std::vector<SpanRow>&
 absl::Status PostgresStore::WriteLocked(pqxx::work& tx, const std::vector<SpanRow>& rows, WriteResult& result) {
   const int64_t now = Now();
 
-  // 1. COPY the batch into the connection's staging table (emptied at commit).
-  {
-    pqxx::stream_to copy(tx, "osprey_staging_spans",
-                         std::vector<std::string>{"ord",
-                                                  "trace_id",
-                                                  "span_id",
-                                                  "parent_id",
-                                                  "project_name",
-                                                  "name",
-                                                  "span_kind",
-                                                  "start_time",
-                                                  "end_time",
-                                                  "status_code",
-                                                  "status_message",
-                                                  "session_id",
-                                                  "user_id",
-                                                  "llm_model_name",
-                                                  "llm_token_count_prompt",
-                                                  "llm_token_count_completion",
-                                                  "llm_token_count_total",
-                                                  "input_preview",
-                                                  "output_preview",
-                                                  "attributes",
-                                                  "events",
-                                                  "cost_prompt",
-                                                  "cost_completion",
-                                                  "cost_total",
-                                                  "cost_details"});
-    auto nullable = [](const std::string& text, std::string& holder) -> const char* {
-      if (text.empty()) return nullptr;
-      holder = PgText(text);
-      return holder.c_str();
-    };
-    std::string session, user, model, input, output, cost_prompt, cost_completion, cost_total, cost_details;
-    auto cost_text = [](bool has, double value, std::string& holder) -> const char* {
-      if (!has) return nullptr;
-      holder = DoubleText(value);
-      return holder.c_str();
-    };
-    for (const SpanRow& row : rows) {
-      const model::v1::Span& span = *row.span;
-      const std::string project = span.project_name().empty() ? "default" : PgText(span.project_name());
-      copy << std::make_tuple(
-          static_cast<int64_t>(row.index), row.trace_id, row.span_id,
-          row.parent_id.empty() ? static_cast<const char*>(nullptr) : row.parent_id.c_str(), project,
-          PgText(span.name()), span.span_kind().empty() ? std::string("UNKNOWN") : PgText(span.span_kind()), row.start,
-          row.end, std::string(StatusName(span.status_code())), PgText(span.status_message()),
-          nullable(span.session_id(), session), nullable(span.user_id(), user), nullable(span.llm_model_name(), model),
-          span.llm_token_count_prompt(), span.llm_token_count_completion(), row.token_total,
-          nullable(span.input_preview(), input), nullable(span.output_preview(), output),
-          PgJson(span.attributes_json(), "{}"), PgJson(span.events_json(), "[]"),
-          cost_text(span.cost().has_prompt(), span.cost().prompt(), cost_prompt),
-          cost_text(span.cost().has_completion(), span.cost().completion(), cost_completion),
-          cost_text(span.cost().has_total(), span.cost().total(), cost_total),
-          nullable(span.cost().details_json(), cost_details));
-    }
-    copy.complete();
-  }
-
   // Per trace (sorted): the project a new trace is created in (its first span's, in span id order)
   // and the time range of its spans in this call.
   std::vector<std::string> trace_ids;
@@ -901,7 +891,7 @@ absl::Status PostgresStore::WriteLocked(pqxx::work& tx, const std::vector<SpanRo
 
   // 3. Every trace of the call exists and is row-locked, in trace_id order (DO UPDATE ... WHERE false
   //    locks the existing row without writing a new version). RETURNING lists the created ones.
-  std::map<std::string, TraceState> traces;
+  TraceStates traces;
   {
     pqxx::result created = tx.exec_params(
         "INSERT INTO traces (project_id, trace_id, start_time, end_time) "
@@ -927,32 +917,45 @@ absl::Status PostgresStore::WriteLocked(pqxx::work& tx, const std::vector<SpanRo
       return base::Retryable(absl::StatusCode::kAborted, "postgres: a trace row of the batch vanished");
     }
   }
-  std::map<int64_t, std::string> trace_id_by_rowid;
-  for (const auto& [trace_id, trace] : traces) trace_id_by_rowid.emplace(trace.rowid, trace_id);
 
-  // 4. Move the staged spans, one row per span id (the first in (trace_id, input order)), in span_id
-  //    order; only spans never stored before come back.
-  pqxx::result inserted = tx.exec(
-      "INSERT INTO spans (trace_rowid, project_id, span_id, parent_id, name, span_kind, start_time, end_time, "
-      "status_code, status_message, session_id, user_id, llm_model_name, llm_token_count_prompt, "
-      "llm_token_count_completion, llm_token_count_total, input_preview, output_preview, attributes, events, "
-      "cost_prompt, cost_completion, cost_total, cost_details) "
-      "SELECT t.id, t.project_id, s.span_id, s.parent_id, s.name, s.span_kind, s.start_time, s.end_time, "
-      "s.status_code, s.status_message, s.session_id, s.user_id, s.llm_model_name, s.llm_token_count_prompt, "
-      "s.llm_token_count_completion, s.llm_token_count_total, s.input_preview, s.output_preview, s.attributes, "
-      "s.events, s.cost_prompt, s.cost_completion, s.cost_total, s.cost_details "
-      "FROM (SELECT DISTINCT ON (span_id) * FROM osprey_staging_spans ORDER BY span_id, trace_id, ord) s "
-      "JOIN traces t ON t.trace_id = s.trace_id ORDER BY s.span_id "
-      "ON CONFLICT (span_id) DO NOTHING "
-      "RETURNING trace_rowid, span_id, parent_id IS NULL, CASE WHEN parent_id IS NULL THEN name END, start_time, "
-      "end_time, status_code = 'ERROR', llm_token_count_prompt, llm_token_count_completion, "
-      "llm_token_count_total, session_id, coalesce(cost_total, 0)");
-  result.inserted = static_cast<int64_t>(inserted.size());
+  // 4. The spans never stored before: one row per span id (the first in (trace_id, input order)),
+  //    less those already in the table, then COPY them straight into `spans` in span_id order. A
+  //    span id another writer stores under another trace between the check and the COPY fails the
+  //    unique index: the whole call is retried, and the retry's check sees it.
+  std::vector<const SpanRow*> fresh;
+  {
+    std::vector<std::string> span_ids;
+    span_ids.reserve(rows.size());
+    for (const SpanRow& row : rows) span_ids.push_back(row.span_id);
+    std::set<std::string> stored;
+    for (const pqxx::row& row :
+         tx.exec_params("SELECT span_id FROM spans WHERE span_id = ANY($1::text[])", TextArray(span_ids))) {
+      stored.insert(Text(row[0]));
+    }
+    fresh.reserve(rows.size());
+    for (const SpanRow& row : rows) fresh.push_back(&row);
+    // rows are in (trace_id, span_id, input order): a stable sort by span id keeps each id's first.
+    std::stable_sort(fresh.begin(), fresh.end(),
+                     [](const SpanRow* a, const SpanRow* b) { return a->span_id < b->span_id; });
+    fresh.erase(std::unique(fresh.begin(), fresh.end(),
+                            [](const SpanRow* a, const SpanRow* b) { return a->span_id == b->span_id; }),
+                fresh.end());
+    std::erase_if(fresh, [&](const SpanRow* row) { return stored.contains(row->span_id); });
+  }
+  result.inserted = static_cast<int64_t>(fresh.size());
   result.duplicates = static_cast<int64_t>(rows.size()) - result.inserted;
+  if (!fresh.empty()) {
+    try {
+      CopySpans(tx, fresh, traces);
+    } catch (const pqxx::unique_violation& e) {
+      return base::Retryable(absl::StatusCode::kAborted,
+                             std::string("postgres: a span of the batch was stored concurrently: ") + e.what());
+    }
+  }
 
   struct NewSpan {
-    std::string trace_id;
-    std::string span_id;
+    std::string_view trace_id;
+    std::string_view span_id;
     bool root = false;
     std::string name;
     int64_t start = 0;
@@ -965,29 +968,29 @@ absl::Status PostgresStore::WriteLocked(pqxx::work& tx, const std::vector<SpanRo
     double cost = 0;
   };
   std::vector<NewSpan> new_spans;
-  new_spans.reserve(inserted.size());
-  for (const pqxx::row& row : inserted) {
-    NewSpan span;
-    span.trace_id = trace_id_by_rowid.at(Int(row[0]));
-    span.span_id = Text(row[1]);
-    span.root = row[2].as<bool>();
-    span.name = Text(row[3]);
-    span.start = Int(row[4]);
-    span.end = Int(row[5]);
-    span.error = row[6].as<bool>();
-    span.prompt = Int(row[7]);
-    span.completion = Int(row[8]);
-    span.total = Int(row[9]);
-    span.session_id = Text(row[10]);
-    span.cost = row[11].as<double>();
-    new_spans.push_back(std::move(span));
+  new_spans.reserve(fresh.size());
+  for (const SpanRow* row : fresh) {
+    const model::v1::Span& span = *row->span;
+    NewSpan& n = new_spans.emplace_back();
+    n.trace_id = row->trace_id;
+    n.span_id = row->span_id;
+    n.root = row->parent_id.empty();
+    if (n.root) n.name = PgText(span.name());
+    n.start = row->start;
+    n.end = row->end;
+    n.error = span.status_code() == model::v1::STATUS_CODE_ERROR;
+    n.prompt = span.llm_token_count_prompt();
+    n.completion = span.llm_token_count_completion();
+    n.total = row->token_total;
+    n.session_id = PgText(span.session_id());
+    n.cost = span.cost().has_total() ? span.cost().total() : 0;
   }
   std::sort(new_spans.begin(), new_spans.end(), [](const NewSpan& a, const NewSpan& b) {
     return std::tie(a.trace_id, a.span_id) < std::tie(b.trace_id, b.span_id);
   });
   std::map<int64_t, int64_t> project_last_span;
   for (const NewSpan& span : new_spans) {
-    TraceState& trace = traces.at(span.trace_id);
+    TraceState& trace = traces.find(span.trace_id)->second;
     ++trace.spans;
     trace.min_start = std::min(trace.min_start, span.start);
     trace.max_end = std::max(trace.max_end, span.end);
@@ -997,7 +1000,7 @@ absl::Status PostgresStore::WriteLocked(pqxx::work& tx, const std::vector<SpanRo
     trace.tokens_total += span.total;
     trace.cost_total += span.cost;
     if (span.root && !trace.root_span_id) {  // sorted: the lowest new root span id
-      trace.root_span_id = span.span_id;
+      trace.root_span_id = std::string(span.span_id);
       trace.root_span_name = span.name;
     }
     if (trace.session_id.empty() && !span.session_id.empty()) trace.session_id = span.session_id;
@@ -1377,10 +1380,6 @@ absl::Status ValidatePostgresConfig(const PostgresConfig& config) {
   if (config.statement_timeout_ms < 0) return Invalid("postgres: statement_timeout_ms must not be negative");
   if (config.write_timeout_ms < 0) return Invalid("postgres: write_timeout_ms must not be negative");
   if (config.write_retries < 0) return Invalid("postgres: write_retries must not be negative");
-  if (config.attribute_compression != "lz4" && config.attribute_compression != "pglz") {
-    return Invalid("postgres: attribute_compression must be \"lz4\" or \"pglz\", got \"" +
-                   config.attribute_compression + "\"");
-  }
   return absl::OkStatus();
 }
 

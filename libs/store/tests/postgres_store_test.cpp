@@ -174,9 +174,6 @@ TEST_CASE("postgres: invalid configuration is refused with a precise error", "[p
   bad = config;
   bad.write_retries = -1;
   check(bad, "write_retries");
-  bad = config;
-  bad.attribute_compression = "zstd";
-  check(bad, "attribute_compression");
 }
 
 TEST_CASE("postgres: an unreachable server is a retryable UNAVAILABLE", "[postgres]") {

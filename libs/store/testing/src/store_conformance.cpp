@@ -1022,4 +1022,56 @@ void ConcurrentWritersAndReaders(const HarnessFactory& factory) {
   CHECK(session_tokens == static_cast<int64_t>(kTraces * kSpansPerTrace * 3));
 }
 
+void SpanIdsRacingAcrossTraces(const HarnessFactory& factory) {
+  auto harness = factory();
+  auto store = OpenMigrated(*harness);
+  // Each writer sends the same span ids under its own traces, at the same time: a span id is stored
+  // once (under whichever trace won), no call fails, and the trace rollups count exactly the
+  // spans stored under them.
+  constexpr int kWriters = 4;
+  constexpr uint64_t kRounds = 10;
+  constexpr uint64_t kSpans = 50;
+  std::vector<std::thread> threads;
+  std::vector<absl::Status> errors(kWriters);
+  std::vector<int64_t> inserted(kWriters, 0);
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      for (uint64_t round = 0; round < kRounds; ++round) {
+        std::vector<Span> batch;
+        for (uint64_t s = 0; s < kSpans; ++s) {
+          batch.push_back(SpanBuilder(1000 * (w + 1) + round, 100000 * (round + 1) + s).Tokens(1, 0));
+        }
+        if (w % 2) std::reverse(batch.begin(), batch.end());
+        auto result = TryWrite(*store, batch);
+        if (!result.ok()) {
+          errors[w] = result.status();
+          return;
+        }
+        inserted[w] += result->inserted;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const absl::Status& error : errors) CHECK(error.ok());
+  CHECK(inserted[0] + inserted[1] + inserted[2] + inserted[3] == static_cast<int64_t>(kRounds * kSpans));
+
+  SpanQuery q;
+  q.project_id = DefaultProjectId(*store);
+  q.limit = 1000;
+  CHECK(Spans(*store, q).size() == kRounds * kSpans);
+  int64_t counted = 0;
+  int64_t tokens = 0;
+  for (int w = 0; w < kWriters; ++w) {
+    for (uint64_t round = 0; round < kRounds; ++round) {
+      auto trace = store->GetTraceByTraceId(TraceHex(1000 * (w + 1) + round));
+      REQUIRE(trace.ok());
+      if (!trace->has_value()) continue;  // every span of it was stored under another trace first
+      counted += (*trace)->span_count;
+      tokens += (*trace)->token_count_total;
+    }
+  }
+  CHECK(counted == static_cast<int64_t>(kRounds * kSpans));
+  CHECK(tokens == static_cast<int64_t>(kRounds * kSpans));
+}
+
 }  // namespace osprey::storetest

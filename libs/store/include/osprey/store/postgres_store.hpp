@@ -25,15 +25,9 @@ struct PostgresConfig {
   // Extra attempts of a WriteSpans call after a deadlock, serialization failure or lost connection
   // (safe: writes are idempotent). 0 returns the first retryable error to the caller.
   int write_retries = 3;
-  // TOAST compression of the attributes of staged spans: "lz4" (default) or "pglz". A compressed
-  // value is copied as is from the staging table into spans, so this choice, not the column's
-  // COMPRESSION clause, decides how stored attributes are compressed. Applies only to rows over
-  // the TOAST threshold (~2 KB).
-  std::string attribute_compression = "lz4";
 };
 
-// INVALID_ARGUMENT naming the first bad field: empty dsn, pool_size < 1, negative timeouts or retries,
-// attribute_compression not "lz4"/"pglz".
+// INVALID_ARGUMENT naming the first bad field: empty dsn, pool_size < 1, negative timeouts or retries.
 absl::Status ValidatePostgresConfig(const PostgresConfig& config);
 
 // Connects `pool_size` connections (UNAVAILABLE, retryable, when the server cannot be reached).

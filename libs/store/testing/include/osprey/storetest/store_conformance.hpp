@@ -49,6 +49,7 @@ void PingAndClose(const HarnessFactory& factory);
 void MigrateTwiceIsNoOp(const HarnessFactory& factory);
 void DurableAcrossReopen(const HarnessFactory& factory);
 void ConcurrentWritersAndReaders(const HarnessFactory& factory);
+void SpanIdsRacingAcrossTraces(const HarnessFactory& factory);
 
 }  // namespace osprey::storetest
 
@@ -77,7 +78,8 @@ void ConcurrentWritersAndReaders(const HarnessFactory& factory);
   OSPREY_STORETEST_CASE(prefix, "Ping, then Close makes calls fail", PingAndClose, factory)                           \
   OSPREY_STORETEST_CASE(prefix, "Migrate twice is a no-op", MigrateTwiceIsNoOp, factory)                              \
   OSPREY_STORETEST_CASE(prefix, "data survives close and reopen", DurableAcrossReopen, factory)                       \
-  OSPREY_STORETEST_CASE(prefix, "concurrent writers and readers", ConcurrentWritersAndReaders, factory) \
+  OSPREY_STORETEST_CASE(prefix, "concurrent writers and readers", ConcurrentWritersAndReaders, factory)              \
+  OSPREY_STORETEST_CASE(prefix, "span ids racing across traces", SpanIdsRacingAcrossTraces, factory)                 \
   OSPREY_STORE_MUTATION_TESTS(prefix, factory)                                                                       \
   OSPREY_ANNOTATION_CONFORMANCE_TESTS(prefix, factory)                                                               \
   OSPREY_PROMPT_CONFORMANCE_TESTS(prefix, factory)
