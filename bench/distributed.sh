@@ -64,7 +64,10 @@ psql_() {
     --dbname=osprey --no-psqlrc --tuples-only --no-align --quiet --set=ON_ERROR_STOP=1)
   if [[ $(id -u) -eq 0 ]]; then (cd / && runuser -u postgres -- "${args[@]}" "$@"); else "${args[@]}" "$@"; fi
 }
-stored() { psql_ --command="SELECT count(*) FROM spans s JOIN projects p ON p.id = s.project_id WHERE p.name = '$1'"; }
+# Stored spans of a project: the traces' span_count rollup, committed in the same transaction as the spans
+# (polling count(*) over spans took Postgres CPU from the writer being waited for); checked against count(*) once.
+stored() { psql_ --command="SELECT coalesce(sum(t.span_count), 0) FROM traces t JOIN projects p ON p.id = t.project_id WHERE p.name = '$1'"; }
+counted() { psql_ --command="SELECT count(*) FROM spans s JOIN projects p ON p.id = s.project_id WHERE p.name = '$1'"; }
 rss_mib() { awk -v key="$1:" '$1 == key {printf "%.0f\n", $2 / 1024}' "/proc/${ingest_pid}/status"; }
 
 results=()
@@ -86,6 +89,7 @@ run_phase() {
     sleep 0.1
   done
   t1=$(date +%s.%N)
+  count=$(counted "${project}")
   kill "${sampler}" 2>/dev/null || true
   wait "${sampler}" 2>/dev/null || true
   max_rss=$(sort -n "${state}/${name}.rss" | tail -1)

@@ -338,8 +338,11 @@ bus: {{kind: inprocess}}
         with sqlite3.connect(f"file:{self.state}/data/osprey.db?mode=ro", uri=True, timeout=30) as db:
             if project is None:
                 return db.execute("SELECT count(*) FROM spans").fetchone()[0]
-            return db.execute("SELECT count(*) FROM spans s JOIN projects p ON p.id = s.project_id WHERE p.name = ?",
-                              (project,)).fetchone()[0]
+            # The traces' span_count rollup is committed in the same transaction as the spans, so it is the
+            # project's stored span count, read from ~1/7 of the rows (a count(*) of spans every poll took
+            # CPU from the writer it waits for).
+            return db.execute("SELECT coalesce(sum(t.span_count), 0) FROM traces t JOIN projects p ON p.id = t.project_id "
+                              "WHERE p.name = ?", (project,)).fetchone()[0]
 
     def totals(self, rest):
         status, body = rest.json("GET", "/osprey/v1/project_summaries")
@@ -383,8 +386,9 @@ class OspreyDistributed(OspreyEmbedded):
     def stored(self, project=None):
         if project is None:
             return int(psql(self.pg_port, "SELECT count(*) FROM spans"))
-        return int(psql(self.pg_port, "SELECT count(*) FROM spans s JOIN projects p ON p.id = s.project_id "
-                                      f"WHERE p.name = '{project}'"))
+        # As OspreyEmbedded.stored: the traces' span_count rollup, committed with the spans.
+        return int(psql(self.pg_port, "SELECT coalesce(sum(t.span_count), 0) FROM traces t JOIN projects p "
+                                      f"ON p.id = t.project_id WHERE p.name = '{project}'"))
 
     def raw_copy(self, project):
         """Server-side COPY of `project`'s span rows (exported to a binary file) into a same-shape table."""
