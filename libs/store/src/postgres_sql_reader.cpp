@@ -59,7 +59,20 @@ SqlValue FieldValue(const pqxx::field& field, pqxx::oid type) {
 
 }  // namespace
 
-absl::StatusOr<SqlRows> RunPostgresReadQuery(pqxx::connection& connection, const SqlQuery& query) {
+pqxx::result PgStatementCache::Run(pqxx::transaction_base& tx, const std::string& sql,
+                                   const std::vector<std::string>& params) {
+  auto it = names_.find(sql);
+  if (it == names_.end()) {
+    if (names_.size() >= kMaxStatements) return tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
+    std::string name = "osprey_read_" + std::to_string(names_.size());
+    tx.conn().prepare(name, sql);  // sent to the server with the first execution
+    it = names_.emplace(sql, std::move(name)).first;
+  }
+  return tx.exec_prepared(it->second, pqxx::prepare::make_dynamic_params(params));
+}
+
+absl::StatusOr<SqlRows> RunPostgresReadQuery(pqxx::connection& connection, PgStatementCache& statements,
+                                             const SqlQuery& query) {
   std::vector<std::string> params;
   params.reserve(query.params.size());
   for (size_t i = 0; i < query.params.size(); ++i) {
@@ -67,9 +80,22 @@ absl::StatusOr<SqlRows> RunPostgresReadQuery(pqxx::connection& connection, const
     if (!text.ok()) return text.status();
     params.push_back(std::move(*text));
   }
-  pqxx::read_transaction tx(connection);
-  tx.exec("SET LOCAL statement_timeout = " + std::to_string(query.timeout_ms > 0 ? query.timeout_ms : 0));
-  pqxx::result result = tx.exec_params(query.sql, pqxx::prepare::make_dynamic_params(params));
+  // The transaction by hand (libpqxx's read_transaction sends BEGIN and SET LOCAL as two round trips);
+  // rolled back also when the statement fails, so the connection goes back to the pool outside it.
+  pqxx::nontransaction tx(connection);
+  tx.exec("BEGIN READ ONLY; SET LOCAL statement_timeout = " +
+          std::to_string(query.timeout_ms > 0 ? query.timeout_ms : 0));
+  pqxx::result result;
+  try {
+    result = statements.Run(tx, query.sql, params);
+  } catch (...) {
+    try {
+      tx.exec("ROLLBACK");
+    } catch (...) {  // the statement's error is the one to report
+    }
+    throw;
+  }
+  tx.exec("ROLLBACK");
   if (static_cast<int64_t>(result.size()) > query.max_rows) {
     return base::Permanent(absl::StatusCode::kResourceExhausted,
                            "postgres: query returned more than " + std::to_string(query.max_rows) + " rows");
