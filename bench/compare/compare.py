@@ -43,20 +43,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench" / "query"))
 from measure import percentile  # noqa: E402  (bench/query/measure.py)
-
-PG_BIN = Path(os.environ.get("OSPREY_PG_BIN", "/usr/lib/postgresql/15/bin"))
+import grow  # noqa: E402  (bench/compare/grow.py: the query data set grown inside each database)
+from db import PG_BIN, Postgres, psql  # noqa: E402  (bench/compare/db.py)
 BEGIN_MARK = "<!-- bench:results:begin (written by bench/compare/compare.py; edits inside are overwritten) -->"
 END_MARK = "<!-- bench:results:end -->"
 
+# query_spans: the seed of the query data set, sent through OTLP; query_target: the data set's size after it is
+# grown inside each system's database (bench/compare/grow.py); query_target_pg: grown once more on the two
+# Postgres systems after the ingest phases (0: not).
 PROFILES = {
     # make bench: < 10 minutes on the 2-core machine. Phoenix stores ~50-500 spans/s here, so a phase's settle
     # wait is short and the backlog is recounted at the end of the system's run (final_settle).
-    "short": dict(seconds=3, rates=[500, 2000, 8000], rate_seconds=3, query_spans=1_000, query_repetitions=50,
-                  query_seconds=4, settle_timeout=10, stall_seconds=5, query_settle_timeout=120, final_settle=20),
-    # bench/run-all: longer phases, more offered rates, 100k query spans per system (Phoenix takes minutes).
+    "short": dict(seconds=3, rates=[500, 2000, 8000], rate_seconds=3, query_spans=1_000, query_target=1_000_000,
+                  query_target_pg=0, query_repetitions=50, query_seconds=4, settle_timeout=10, stall_seconds=5,
+                  query_settle_timeout=120, final_settle=20),
+    # bench/run-all: longer phases, more offered rates, a 100k-span seed (Phoenix takes minutes), 1M spans per
+    # system, 10M on Postgres.
     "full": dict(seconds=30, rates=[250, 500, 1000, 2000, 4000, 8000, 12000], rate_seconds=20,
-                 query_spans=100_000, query_repetitions=200, query_seconds=20, settle_timeout=120,
-                 stall_seconds=20, query_settle_timeout=3600, final_settle=600),
+                 query_spans=100_000, query_target=1_000_000, query_target_pg=10_000_000, query_repetitions=200,
+                 query_seconds=20, settle_timeout=120, stall_seconds=20, query_settle_timeout=3600, final_settle=600),
 }
 
 SYSTEMS = ["osprey-embedded", "osprey-distributed", "phoenix-sqlite", "phoenix-postgres"]
@@ -218,10 +223,11 @@ def wait_http(port, path, timeout_s, alive=lambda: True):
 
 
 def walk_spans(port, project):
-    """Every span GET /v1/projects/{project}/spans lists, page by page: (listed, distinct span ids, trace ids)."""
+    """Every span GET /v1/projects/{project}/spans lists, page by page: (listed, {span id: (trace id, parent id,
+    prompt tokens, completion tokens)} of the distinct spans; tokens of LLM spans, from their attributes)."""
     rest = Rest(port)
     base = f"/v1/projects/{urllib.parse.quote(project, safe='')}/spans"
-    cursor, listed, ids, traces = None, 0, set(), set()
+    cursor, listed, spans = None, 0, {}
     while True:
         query = {"limit": 1000}
         if cursor:
@@ -233,28 +239,17 @@ def walk_spans(port, project):
             raise RuntimeError(f"GET {base} -> {status}")
         listed += len(page["data"])
         for span in page["data"]:
-            ids.add(span["context"]["span_id"])
-            traces.add(span["context"]["trace_id"])
+            llm = span.get("span_kind") == "LLM"
+            tokens = [int(span.get("attributes", {}).get(f"llm.token_count.{k}") or 0) if llm else 0
+                      for k in ("prompt", "completion")]
+            spans[span["context"]["span_id"]] = (span["context"]["trace_id"], span.get("parent_id"), *tokens)
         cursor = page.get("next_cursor")
         if not cursor:
             break
-    return listed, ids, traces
+    return listed, spans
 
 
 # ---------------------------------------------------------------------------------------------- systems
-
-def run_as_postgres(args, **kw):
-    if os.getuid() == 0:
-        args = ["runuser", "-u", "postgres", "--"] + args
-    return subprocess.run(args, cwd="/", check=True, capture_output=True, text=True, **kw)
-
-
-def psql(port, sql, db="osprey", extra=()):
-    out = run_as_postgres([str(PG_BIN / "psql"), "--host=127.0.0.1", f"--port={port}", "--username=postgres",
-                           f"--dbname={db}", "--no-psqlrc", "--tuples-only", "--no-align", "--quiet",
-                           "--set=ON_ERROR_STOP=1", "--command=" + sql, *extra])
-    return out.stdout.strip()
-
 
 def postmaster_pid(pg_dir):
     try:
@@ -292,6 +287,20 @@ class System:
         """One request for the project's totals (trace count, token counts): returns (status, ok)."""
         raise NotImplementedError
 
+    def api_totals(self, project):
+        """The project's totals as the system's API reports them: {traces, prompt, completion, cost[, spans]}."""
+        raise NotImplementedError
+
+    def growth(self):
+        """A grow.Growth on the system's database (open it for writing: call between pause and resume)."""
+        raise NotImplementedError
+
+    def pause(self):
+        """Before the query data set is grown in the database: stop what would write to it or cache it."""
+
+    def resume(self):
+        """After the growth: start again what pause() stopped."""
+
     def versions(self):
         return {}
 
@@ -304,8 +313,7 @@ class OspreyEmbedded(System):
 
     def start(self):
         self.state.mkdir(parents=True)
-        config = self.state / "config.yaml"
-        config.write_text(f"""data_dir: {self.state}/data
+        (self.state / "config.yaml").write_text(f"""data_dir: {self.state}/data
 log: {{level: warn}}
 ingest: {{grpc_listen: "127.0.0.1:0", http_listen: "127.0.0.1:0", max_request_bytes: 67108864, inflight_bytes: 268435456}}
 query: {{listen: "127.0.0.1:0"}}
@@ -313,11 +321,15 @@ writer: {{admin_listen: "127.0.0.1:0"}}
 store: {{kind: sqlite, sqlite: {{synchronous: normal}}}}
 bus: {{kind: inprocess}}
 """)
+        self.launch()
+
+    def launch(self):
         ports = self.state / "ports.json"
+        ports.unlink(missing_ok=True)
         self.proc = subprocess.Popen(
-            [str(self.build / "apps/osprey/osprey"), "--target=all", f"--config={config}",
+            [str(self.build / "apps/osprey/osprey"), "--target=all", f"--config={self.state / 'config.yaml'}",
              f"--data-dir={self.state}/data", f"--ports-file={ports}"],
-            stdout=open(self.state / "osprey.log", "w"), stderr=subprocess.STDOUT)
+            stdout=open(self.state / "osprey.log", "a"), stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while not ports.exists():
             if self.proc.poll() is not None or time.time() > deadline:
@@ -330,6 +342,23 @@ bus: {{kind: inprocess}}
 
     def stop(self):
         stop_process(self.proc)
+
+    def pause(self):  # the clone writes the SQLite file osprey owns: stop osprey
+        self.stop()
+
+    def resume(self):
+        self.launch()
+
+    def growth(self):
+        return grow.OspreyGrowth(grow.sqlite(self.state / "data" / "osprey.db"), "bench-query")
+
+    def api_totals(self, project):
+        status, body = Rest(self.rest_port).json("GET", "/osprey/v1/project_summaries")
+        if status != 200:
+            raise RuntimeError(f"GET /osprey/v1/project_summaries -> {status}")
+        p = next(p for p in body["data"] if p["name"] == project)
+        return {"traces": p["trace_count"], "prompt": p["token_count_prompt"],
+                "completion": p["token_count_completion"], "cost": p["cost_total"] or 0.0}
 
     def components(self):
         return {"osprey": self.proc.pid}
@@ -374,6 +403,17 @@ class OspreyDistributed(OspreyEmbedded):
     def stop(self):
         subprocess.run([str(ROOT / "deploy/local/stop"), str(self.state)], env=self.env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    # Grown while idle: the writer has nothing to write (every span of the seed is stored), neither it nor
+    # osprey-query caches rows, and ANALYZE invalidates the plans their connections prepared.
+    def pause(self):
+        pass
+
+    def resume(self):
+        pass
+
+    def growth(self):
+        return grow.OspreyGrowth(Postgres(self.pg_port, "osprey"), "bench-query")
 
     def components(self):
         """Every process deploy/local started: one per service (<service>.pid), Kafka and Postgres."""
@@ -431,11 +471,41 @@ class Phoenix(System):
                            stdout=subprocess.DEVNULL)
             psql(self.pg_port, "CREATE DATABASE phoenix", db="postgres")
             env["PHOENIX_SQL_DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:{self.pg_port}/phoenix"
+        self.env = env
+        self.launch()
+
+    def launch(self):
         self.proc = subprocess.Popen([str(self.venv / "bin/python"), str(ROOT / "bench/compare/phoenix_serve.py")],
-                                     env=env, cwd=self.state,
-                                     stdout=open(self.state / "phoenix.log", "w"), stderr=subprocess.STDOUT)
+                                     env=self.env, cwd=self.state,
+                                     stdout=open(self.state / "phoenix.log", "a"), stderr=subprocess.STDOUT)
         if not wait_http(self.http_port, "/healthz", 180, lambda: self.proc.poll() is None):
             raise RuntimeError("phoenix did not start: " + (self.state / "phoenix.log").read_text()[-3000:])
+
+    # Phoenix caches what its GraphQL API reports (record and token counts, for up to an hour) and drops those
+    # caches only on its own inserts: it is stopped while the database grows and started again after.
+    def pause(self):
+        stop_process(self.proc)
+
+    def resume(self):
+        self.launch()
+
+    def growth(self):
+        if self.postgres:
+            db = Postgres(self.pg_port, "phoenix")
+        else:
+            db = grow.sqlite(self.state / "phoenix" / "phoenix.db")
+        return grow.PhoenixGrowth(db, "bench-query")
+
+    GRAPHQL_CHECK = ("query { projects { edges { node { name traceCount recordCount tokenCountPrompt "
+                     "tokenCountCompletion costSummary { total { cost } } } } } }")
+
+    def api_totals(self, project):
+        status, body = Rest(self.rest_port).json("POST", "/graphql", {"query": self.GRAPHQL_CHECK})
+        if status != 200 or body.get("errors"):
+            raise RuntimeError(f"POST /graphql -> {status}: {str(body)[:300]}")
+        p = next(e["node"] for e in body["data"]["projects"]["edges"] if e["node"]["name"] == project)
+        return {"traces": p["traceCount"], "spans": p["recordCount"], "prompt": int(p["tokenCountPrompt"]),
+                "completion": int(p["tokenCountCompletion"]), "cost": p["costSummary"]["total"]["cost"] or 0.0}
 
     def stop(self):
         stop_process(self.proc)
@@ -519,10 +589,12 @@ def ingest_phase(system, loadgen, profile, name, protocol, args, timeout_s, sett
         report = run_loadgen(loadgen, system, args, project, protocol, timeout_s)
         t_sent = time.time()
         acked = report["spans"]["acked"]
+        # With settle_timeout (the query data set) every acknowledged span is waited for, bounded by that timeout
+        # only: a pause in Phoenix's commits on the loaded machine is no reason to stop waiting.
         stored, t_stored = settle(system, project, acked, settle_timeout or profile["settle_timeout"],
-                                  profile["stall_seconds"])
-    listed, ids, traces = walk_spans(system.rest_port, project)
-    visible = len(ids)
+                                  settle_timeout or profile["stall_seconds"])
+    listed, spans = walk_spans(system.rest_port, project)
+    visible = len(spans)
     lat = report["ack_latency_ms"]
     result = {
         "phase": name, "protocol": protocol, "offered": report["rate"], "concurrency": report["concurrency"],
@@ -545,7 +617,7 @@ def ingest_phase(system, loadgen, profile, name, protocol, args, timeout_s, sett
     log(f"{system.name} {name}: acked {acked} ({result['acked_per_s']:.0f}/s), visible {visible}, "
         f"e2e {result['e2e_per_s']}/s, lost {result['acked_but_lost']}, p99 {lat['p99']:.1f} ms, "
         f"memory {result['memory_mib']}, cpu {result['cpu_s']}")
-    return result, ids, traces
+    return result, spans
 
 
 def final_recount(system, entry, profile):
@@ -572,19 +644,23 @@ def final_recount(system, entry, profile):
     log(f"{system.name}: stored at the end of the run " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
-def time_queries(system, profile, trace_ids, seed):
-    """Times the read queries on the bench-query project over one keep-alive connection, sequentially."""
+def time_queries(system, profile, trace_ids, copies, seed):
+    """Times the read queries on the bench-query project over one keep-alive connection, sequentially. Trace
+    details ask for random traces of the grown data set: copy c of a random seed trace."""
     rest = Rest(system.rest_port)
     rng = random.Random(seed)
     p = "/v1/projects/bench-query"
     traces = sorted(trace_ids)
+
+    def any_trace():
+        return grow.clone_id(rng.choice(traces), rng.randrange(copies))
 
     def ok_list(status, body):
         return status == 200 and body is not None and len(body.get("data", [])) > 0
 
     queries = {
         "trace_list": (lambda: ("GET", f"{p}/traces?limit=50", None), ok_list),
-        "trace_spans": (lambda: ("GET", f"{p}/spans?trace_id={rng.choice(traces)}&limit=100", None), ok_list),
+        "trace_spans": (lambda: ("GET", f"{p}/spans?trace_id={any_trace()}&limit=100", None), ok_list),
         "spans_kind": (lambda: ("GET", f"{p}/spans?span_kind=LLM&limit=100", None), ok_list),
         "spans_attribute": (lambda: ("GET", f"{p}/spans?attribute=llm.model_name:gpt-4o-mini&limit=100", None),
                             ok_list),
@@ -622,6 +698,76 @@ def time_queries(system, profile, trace_ids, seed):
     return out
 
 
+def grow_query_data(system, seed_spans, growth, copies_done, copies):
+    """Grows the bench-query project from `copies_done` to `copies` copies of its seed inside the system's own
+    database (bench/compare/grow.py; the system paused meanwhile), runs ANALYZE, digests the stored spans, and
+    checks the system against what ingesting the copies would have given: the digest against the one expected
+    from the REST-listed seed, the API's project totals against `copies` times the seed's, and a few cloned
+    traces listed by REST against their seed trace. `growth` keeps the seed's bounds between calls."""
+    out = {"copies": copies, "spans": copies * len(seed_spans)}
+    log(f"{system.name}: growing the query data set to {out['spans']:,} spans ({copies} copies of the seed)")
+    system.pause()
+    try:
+        g = system.growth()
+        try:
+            if "seed" not in growth:
+                growth["seed"] = g.read_seed()
+                growth["seed_mismatches"] = g.mismatches()
+            g.seed = growth["seed"]
+            # Once the database is mostly the data set, the copies need (copies - copies_done) / copies_done
+            # times its size.
+            need, free = g.db.size_bytes() * (copies - copies_done) / copies_done, shutil.disk_usage("/tmp").free
+            if copies_done > 1 and need * 1.2 + 2e9 > free:
+                out["skipped"] = f"not enough disk: ~{need / 1e9:.0f} GB needed, {free / 1e9:.0f} GB free"
+                log(f"{system.name}: growth skipped: {out['skipped']}")
+                return out
+            t = time.time()
+            g.grow(copies_done, copies)
+            out["clone_seconds"] = round(time.time() - t, 1)
+            t = time.time()
+            g.analyze()
+            out["analyze_seconds"] = round(time.time() - t, 1)
+            t = time.time()
+            out["digest"] = g.digest()
+            out["digest_seconds"] = round(time.time() - t, 1)
+            t = time.time()
+            out["mismatches"] = g.mismatches()
+            out["check_seconds"] = round(time.time() - t, 1)
+        finally:
+            g.db.close()
+    finally:
+        t = time.time()
+        system.resume()
+        out["restart_seconds"] = round(time.time() - t, 1)
+    out["seed_mismatches"] = growth["seed_mismatches"]
+    rows = [(span_id, v[0], v[1]) for span_id, v in seed_spans.items()]
+    out["expected_digest"] = grow.expected_digest(rows, copies)
+    out["expected_totals"] = {
+        "traces": copies * len({v[0] for v in seed_spans.values()}), "spans": copies * len(seed_spans),
+        "prompt": copies * sum(v[2] for v in seed_spans.values()),
+        "completion": copies * sum(v[3] for v in seed_spans.values()), "cost": copies * growth["seed"]["cost"]}
+    out["api_totals"] = got = system.api_totals("bench-query")
+    out["api_totals_wrong"] = [k for k, v in got.items()
+                               if abs(v - out["expected_totals"][k]) > 1e-6 * max(1.0, abs(out["expected_totals"][k]))]
+    # REST lists cloned traces with the seed trace's spans and parents.
+    rest, rng, bad = Rest(system.rest_port), random.Random(11), 0
+    seed_traces = sorted({v[0] for v in seed_spans.values()})
+    for _ in range(5):
+        trace, c = rng.choice(seed_traces), rng.randrange(copies)
+        want = {(grow.clone_id(s, c), grow.clone_id(v[1], c)) for s, v in seed_spans.items() if v[0] == trace}
+        status, body = rest.json("GET", f"/v1/projects/bench-query/spans?trace_id={grow.clone_id(trace, c)}&limit=1000")
+        have = {(x["context"]["span_id"], x.get("parent_id")) for x in body["data"]} if status == 200 else set()
+        bad += have != want
+    out["rest_traces_wrong"] = bad
+    out["consistent"] = (out["digest"] == out["expected_digest"] and not out["api_totals_wrong"] and not bad
+                         and not any(out["mismatches"].values()) and not any(out["seed_mismatches"].values()))
+    log(f"{system.name}: {out['spans']:,} spans: clone {out['clone_seconds']} s, ANALYZE {out['analyze_seconds']} s, "
+        f"digest {out['digest']} (expected {out['expected_digest']}), rollup mismatches {out['mismatches']} "
+        f"(seed {out['seed_mismatches']}), API totals {got} (wrong: {out['api_totals_wrong']}), "
+        f"REST traces wrong {bad}, restart {out['restart_seconds']} s")
+    return out
+
+
 def run_system(system, loadgen, profile, results):
     entry = {"phases": [], "queries": {}, "error": None}
     results["systems"][system.name] = entry
@@ -634,16 +780,20 @@ def run_system(system, loadgen, profile, results):
         # First the query data set, on an idle system: the same spans on every system (fixed seed and request
         # split), retried until accepted and waited for until stored, so the queries run on identical data.
         requests = profile["query_spans"] // 50
-        phase, ids, traces = ingest_phase(
+        phase, seed_spans = ingest_phase(
             system, loadgen, profile, "query", "grpc",
             ["--rate", 0, "--concurrency", 4, "--spans-per-request", 50, "--duration", 3600, "--max-requests",
              requests, "--seed", 4242, "--retries", 60, "--timeout-ms", 60000], 3600 + 300,
             settle_timeout=profile["query_settle_timeout"])
         phase.update(stored_at_end=phase["stored_at_settle"], late=0)
         entry["phases"].append(phase)
-        entry["query_data_digest"] = hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:16]
-        entry["query_data_visible"] = len(ids)
-        entry["queries"] = time_queries(system, profile, traces, seed=7)
+        entry["query_data_digest"] = hashlib.sha256("\n".join(sorted(seed_spans)).encode()).hexdigest()[:16]
+        entry["query_data_visible"] = len(seed_spans)
+        seed_traces = {v[0] for v in seed_spans.values()}
+        # Then grown to the profile's size inside the system's own database (every system the same copies).
+        growth, copies = {}, max(1, profile["query_target"] // profile["query_spans"])
+        entry["query_data"] = grow_query_data(system, seed_spans, growth, 1, copies)
+        entry["queries"] = time_queries(system, profile, seed_traces, copies, seed=7)
         # Then the ingest phases, each into its own project.
         sec, cap = profile["seconds"], profile["seconds"] + 120
         base = ["--rate", 0, "--concurrency", 8, "--spans-per-request", 50]
@@ -654,19 +804,28 @@ def run_system(system, loadgen, profile, results):
                                  "--large-every", 20, "--large-bytes", 100 * 1024, "--large-bytes-max", 1024 * 1024]),
         ] + [(f"c-{rate}", "grpc", ["--rate", rate, "--concurrency", 20, "--spans-per-request", 50, "--duration",
                                      profile["rate_seconds"]]) for rate in profile["rates"]]:
-            phase, _, _ = ingest_phase(system, loadgen, profile, name, protocol, args, cap)
+            phase, _ = ingest_phase(system, loadgen, profile, name, protocol, args, cap)
             entry["phases"].append(phase)
         final_recount(system, entry, profile)
         if isinstance(system, OspreyDistributed):
             log("raw COPY of the a-grpc rows")
             entry["raw_copy"] = system.raw_copy("bench-a-grpc")
             log(f"raw COPY: {entry['raw_copy']}")
+        # The full run grows the Postgres systems' query data set again (after the ingest phases, which ran on
+        # the smaller one) and times the queries once more.
+        big = profile.get("query_target_pg", 0) // profile["query_spans"]
+        if big > copies and system.name in ("osprey-distributed", "phoenix-postgres"):
+            entry["query_data_pg"] = grow_query_data(system, seed_spans, growth, copies, big)
+            if "skipped" not in entry["query_data_pg"]:
+                entry["queries_pg"] = time_queries(system, profile, seed_traces, big, seed=7)
     except Exception as exc:  # a system that fails is reported, the others still run
         entry["error"] = f"{type(exc).__name__}: {exc}"[:2000]
         log(f"{system.name} FAILED: {entry['error']}")
     finally:
         system.stop()
         entry["seconds"] = round(time.time() - t0, 1)
+        if os.environ.get("OSPREY_BENCH_KEEP") != "1":  # a grown data set takes GBs: free them for the next
+            shutil.rmtree(system.state, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------------- report
@@ -730,12 +889,14 @@ def ratios(results):
                          "≥ 50×"))
             rows.append((f"{ours} vs {theirs}: ingest, stored spans per CPU-second of the system's processes",
                          ratio(per_cpu(a), per_cpu(b)), "(not a goal; normalizes for the shared machine)"))
-        qa = results["systems"].get(ours, {}).get("queries", {})
-        qb = results["systems"].get(theirs, {}).get("queries", {})
-        for q in qa:
-            if q in qb and qa[q]["n"] and qb[q]["n"]:
-                rows.append((f"{ours} vs {theirs}: query {q}, p99 latency (theirs / ours)",
-                             ratio(qb[q]["p99_ms"], qa[q]["p99_ms"]), "≥ 10×"))
+        for key, data in (("queries", "query_data"), ("queries_pg", "query_data_pg")):
+            qa = results["systems"].get(ours, {}).get(key, {})
+            qb = results["systems"].get(theirs, {}).get(key, {})
+            size = results["systems"].get(ours, {}).get(data, {}).get("spans")
+            for q in qa:
+                if q in qb and qa[q]["n"] and qb[q]["n"]:
+                    rows.append((f"{ours} vs {theirs}: query {q} on {size:,} spans, p99 latency (theirs / ours)",
+                                 ratio(qb[q]["p99_ms"], qa[q]["p99_ms"]), "≥ 10×"))
     dist = results["systems"].get("osprey-distributed", {})
     a = phase_of(results, "osprey-distributed", "a-grpc")
     if a and dist.get("raw_copy"):
@@ -837,43 +998,73 @@ def render(results):
                  f"INCLUDING ALL)` (same columns and indexes, no foreign keys), same Postgres: {c['seconds']} s = "
                  f"**{c['spans_per_second']:,} spans/s** (average row {c['avg_row_bytes']} B).")
         L.append("")
-    L.append(f"**Query latency** on the `query` data set ({args['query_spans']:,} spans loaded through OTLP/gRPC "
-             "into each system with the same seed and request split, so every system holds the same span ids — "
-             "digest column). One keep-alive connection, sequential; 3 warm-up requests, then "
-             f"{args['query_repetitions']} or {args['query_seconds']} s per query. p50 / p99 ms:")
-    L.append("")
-    names = [n for n, e in results["systems"].items() if e.get("queries")]
+    L.extend(render_queries(results, "queries", "query_data"))
+    L.extend(render_queries(results, "queries_pg", "query_data_pg"))
+    return "\n".join(L)
+
+
+QUERY_REQUESTS = {
+    "trace_list": "`GET /v1/projects/bench-query/traces?limit=50`",
+    "trace_spans": "`GET /v1/projects/bench-query/spans?trace_id={random}&limit=100`",
+    "spans_kind": "`GET …/spans?span_kind=LLM&limit=100`",
+    "spans_attribute": "`GET …/spans?attribute=llm.model_name:gpt-4o-mini&limit=100`",
+    "project_totals": "Osprey `GET /osprey/v1/project_summaries`; Phoenix `POST /graphql` project trace count, "
+                      "span count, token totals (Phoenix has no REST route for them)",
+}
+
+
+def render_queries(results, queries_key, data_key):
+    """The query latency table on one size of the query data set, with the rows that show the data identical."""
+    args, systems = results["args"], results["systems"]
+    names = [n for n, e in systems.items() if e.get(data_key)]
+    if not names:
+        return []
+    data = {n: systems[n][data_key] for n in names}
+    size = max(d["spans"] for d in data.values())
+    L = [f"**Query latency on {size:,} spans** per system: a seed of {args['query_spans']:,} spans sent through "
+         "OTLP/gRPC into each system (same seed and request split), then grown inside each system's own database "
+         f"to {data[names[0]]['copies']:,} copies of it (ids rewritten, times shifted; `bench/compare/grow.py`) "
+         + ("after the ingest phases, " if queries_key == "queries_pg" else "") +
+         "then `ANALYZE`, then the system restarted where it caches (Osprey embedded, Phoenix). One keep-alive "
+         f"connection, sequential; 3 warm-up requests, then {args['query_repetitions']} or {args['query_seconds']} s "
+         "per query. p50 / p99 ms:", ""]
     L.append("| query | request | " + " | ".join(names) + " |")
     L.append("|---|---|" + "---:|" * len(names))
-    requests = {
-        "trace_list": "`GET /v1/projects/bench-query/traces?limit=50`",
-        "trace_spans": "`GET /v1/projects/bench-query/spans?trace_id={random}&limit=100`",
-        "spans_kind": "`GET …/spans?span_kind=LLM&limit=100`",
-        "spans_attribute": "`GET …/spans?attribute=llm.model_name:gpt-4o-mini&limit=100`",
-        "project_totals": "Osprey `GET /osprey/v1/project_summaries`; Phoenix `POST /graphql` project trace count, "
-                          "span count, token totals (Phoenix has no REST route for them)",
-    }
-    for q, req in requests.items():
+    for q, req in QUERY_REQUESTS.items():
         cells = []
         for n in names:
-            r = results["systems"][n]["queries"].get(q)
+            r = systems[n].get(queries_key, {}).get(q)
             cells.append("—" if not r or not r["n"] else f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f}")
         L.append(f"| {q} | {req} | " + " | ".join(cells) + " |")
-    L.append("| spans of the data set stored and listed | | " + " | ".join(
-        f"{results['systems'][n].get('query_data_visible', 0):,} of {args['query_spans']:,}" for n in names) + " |")
-    L.append("| digest of the listed span ids | | " + " | ".join(
-        results["systems"][n].get("query_data_digest", "") for n in names) + " |")
+
+    def row(label, cell):
+        L.append(f"| {label} | | " + " | ".join(cell(n, data[n]) for n in names) + " |")
+
+    def yes(ok):
+        return "yes" if ok else "**no**"
+
+    if queries_key == "queries":
+        row("seed: spans stored, listed by REST", lambda n, d: f"{systems[n].get('query_data_visible', 0):,} of "
+                                                              f"{args['query_spans']:,}")
+        row("seed: digest of the REST-listed span ids", lambda n, d: systems[n].get("query_data_digest", ""))
+    grown = [n for n in names if "skipped" not in data[n]]
+    row("spans in the database: count:digest", lambda n, d: d.get("digest") or d.get("skipped", ""))
+    row("= expected from the REST-listed seed", lambda n, d: yes(d.get("digest") == d.get("expected_digest")))
+    row("rollups recomputed from the rows = stored (seed, grown)", lambda n, d: "—" if n not in grown else
+        f"{yes(not any(d['seed_mismatches'].values()))}, {yes(not any(d['mismatches'].values()))}")
+    row("API totals = copies × seed (traces, tokens, cost; Phoenix: spans)", lambda n, d: "—" if n not in grown else
+        yes(not d["api_totals_wrong"]) + ("" if not d["api_totals_wrong"] else f" ({', '.join(d['api_totals_wrong'])})"))
+    row("5 random cloned traces listed by REST as their seed trace", lambda n, d: "—" if n not in grown else
+        yes(not d["rest_traces_wrong"]))
+    row("clone / ANALYZE / digest / restart, s", lambda n, d: "—" if n not in grown else
+        f"{d['clone_seconds']:.0f} / {d['analyze_seconds']:.0f} / {d['digest_seconds']:.0f} / {d['restart_seconds']:.0f}")
     L.append("")
-    if results.get("appendix"):
-        L.append("**Osprey alone on 10M spans in Postgres** (`bench/query.sh --spans 10000000 --store postgres "
-                 "--seconds 20`: the store filled through `store::WriteSpans`, Osprey's fastest path; Phoenix has "
-                 "none comparable, and 10M spans through its OTLP endpoint would take hours):")
-        L.append("")
-        L.append("```")
-        L.append(results["appendix"].rstrip())
-        L.append("```")
-        L.append("")
-    return "\n".join(L)
+    digests = {data[n].get("digest") for n in grown}
+    same = len(grown) == len(names) and len(digests) == 1 and all(data[n]["consistent"] for n in grown)
+    L.append(f"Same data on every system: {yes(same)}" + ("" if same else
+             " — the digests or checks above differ, so the latencies are not on identical data") + ".")
+    L.append("")
+    return L
 
 
 def plot(results, path):
@@ -943,8 +1134,13 @@ def print_table(results):
                   f"{p['e2e_per_s']:>9} {p['ack_p50_ms']:>7.1f} {p['ack_p99_ms']:>8.1f} {p['ack_p999_ms']:>8.1f} "
                   f"{p['acked']:>9} {p['visible']:>9} {p['acked_but_lost']:>9}  {p['memory_mib']}")
     for name, entry in results["systems"].items():
-        for q, r in entry.get("queries", {}).items():
-            print(f"{name:<19} query {q:<16} n={r['n']:<4} p50 {r['p50_ms']} ms  p99 {r['p99_ms']} ms")
+        for key, data in (("queries", "query_data"), ("queries_pg", "query_data_pg")):
+            d = entry.get(data, {})
+            if d:
+                print(f"{name:<19} {d['spans']:,} spans: digest {d.get('digest', d.get('skipped'))}, expected "
+                      f"{d.get('expected_digest')}, consistent {d.get('consistent')}")
+            for q, r in entry.get(key, {}).items():
+                print(f"{name:<19} query {q:<16} n={r['n']:<4} p50 {r['p50_ms']} ms  p99 {r['p99_ms']} ms")
     if results["systems"].get("osprey-distributed", {}).get("raw_copy"):
         print("raw COPY:", results["systems"]["osprey-distributed"]["raw_copy"])
     for what, r, goal in ratios(results):
@@ -968,7 +1164,10 @@ def main():
     ap.add_argument("--systems", default=",".join(SYSTEMS))
     ap.add_argument("--seconds", type=float, help="override the profile's phase length")
     ap.add_argument("--rates", help="override the profile's offered rates (comma-separated spans/s)")
-    ap.add_argument("--query-spans", type=int, help="override the profile's query data set size")
+    ap.add_argument("--query-spans", type=int, help="override the profile's query seed size (sent through OTLP)")
+    ap.add_argument("--query-target", type=int, help="override the size the query data set is grown to")
+    ap.add_argument("--query-target-pg", type=int,
+                    help="override the size the Postgres systems' data set is grown to after the ingest phases")
     ap.add_argument("--query-settle-timeout", type=float,
                     help="override how long to wait for the query data set to be stored (seconds)")
     ap.add_argument("--out", type=Path, help="where results.json and the plot go (default: a temp dir)")
@@ -976,7 +1175,6 @@ def main():
     ap.add_argument("--command", default="", help="the command line to print in the results page")
     ap.add_argument("--render", type=Path, metavar="RESULTS_JSON",
                     help="only redraw the plot and rewrite --doc from an earlier run's results.json")
-    ap.add_argument("--appendix", type=Path, help="bench/query.sh output (Osprey alone on 10M spans) to include")
     args = ap.parse_args()
     if args.render:
         results = json.loads(args.render.read_text())
@@ -994,6 +1192,10 @@ def main():
         profile["rates"] = [int(r) for r in args.rates.split(",") if r]
     if args.query_spans:
         profile["query_spans"] = args.query_spans
+    if args.query_target:
+        profile["query_target"] = args.query_target
+    if args.query_target_pg is not None:
+        profile["query_target_pg"] = args.query_target_pg
     if args.query_settle_timeout:
         profile["query_settle_timeout"] = args.query_settle_timeout
     if not args.build_dir or not args.venv:
@@ -1027,8 +1229,6 @@ def main():
             log(f"kept {state}")
         else:
             shutil.rmtree(state, ignore_errors=True)
-    if args.appendix and args.appendix.exists():
-        results["appendix"] = args.appendix.read_text()
     results["load_after"] = loadavg()
     results["seconds"] = time.time() - started
     results["shared"] = max(float(results["load_before"].split()[0]), float(results["load_after"].split()[0])) > 1.5
