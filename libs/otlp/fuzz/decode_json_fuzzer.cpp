@@ -1,6 +1,7 @@
 // libFuzzer target: DecodeJson + Normalize on arbitrary bytes. Differential check: when the decoded
 // request survives a protobuf round trip (it does not when a string is not valid UTF-8), decoding
-// the protobuf bytes must normalize to exactly the same spans and rejections.
+// the protobuf bytes must normalize to exactly the same spans and rejections; so must
+// NormalizeOnArena.
 
 #include <cstddef>
 #include <cstdint>
@@ -24,6 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.preview_chars = 16;
   const NormalizeResult result = Normalize(**request, options);
   fuzz::CheckNormalized(**request, result);
+  fuzz::CheckSameOnArena(**request, options, result);
 
   std::string wire;
   if (!(*request)->SerializeToString(&wire)) return 0;

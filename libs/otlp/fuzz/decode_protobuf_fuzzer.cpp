@@ -1,5 +1,5 @@
 // libFuzzer target: DecodeProtobuf + Normalize on arbitrary bytes, with and without a project
-// override.
+// override; NormalizeOnArena must give the same result.
 
 #include <cstddef>
 #include <cstdint>
@@ -24,6 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.preview_chars = 3;
   const NormalizeResult result = Normalize(**request, options);
   fuzz::CheckNormalized(**request, result);
+  fuzz::CheckSameOnArena(**request, options, result);
   for (const auto& span : result.spans) {
     if (span.project_name() != "fuzz") __builtin_trap();
   }

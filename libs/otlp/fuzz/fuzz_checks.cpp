@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "google/protobuf/stubs/logging.h"
 #include "osprey/base/encoding.hpp"
@@ -72,6 +73,15 @@ void CheckSameResult(const NormalizeResult& a, const NormalizeResult& b) {
     Require(a.spans[i].SerializeAsString() == b.spans[i].SerializeAsString(), "same normalized span");
   }
   for (size_t i = 0; i < a.rejected.size(); ++i) Require(a.rejected[i].reason == b.rejected[i].reason, "same reason");
+}
+
+void CheckSameOnArena(const ExportRequest& request, const NormalizeOptions& options, const NormalizeResult& expected) {
+  google::protobuf::Arena arena;
+  std::vector<model::v1::Span*> spans;
+  NormalizeResult on_arena;
+  on_arena.rejected = NormalizeOnArena(request, options, &arena, &spans);
+  for (const model::v1::Span* span : spans) on_arena.spans.push_back(*span);
+  CheckSameResult(expected, on_arena);
 }
 
 void QuietProtobufLogs() { google::protobuf::SetLogHandler(nullptr); }

@@ -18,6 +18,9 @@ void CheckNormalized(const ExportRequest& request, const NormalizeResult& result
 // Aborts unless the two results are identical (same spans, same rejection reasons).
 void CheckSameResult(const NormalizeResult& a, const NormalizeResult& b);
 
+// Aborts unless NormalizeOnArena(request, options) gives exactly `expected` (Normalize's result).
+void CheckSameOnArena(const ExportRequest& request, const NormalizeOptions& options, const NormalizeResult& expected);
+
 // Discards protobuf's library log lines (invalid UTF-8 warnings) so fuzzing output stays readable.
 void QuietProtobufLogs();
 

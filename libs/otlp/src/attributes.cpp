@@ -1,16 +1,20 @@
 #include "attributes.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstring>
+#include <functional>
 #include <limits>
-#include <memory>
-#include <set>
 #include <unordered_set>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
+#include "json_text.hpp"
 #include "osprey/base/encoding.hpp"
 #include "osprey/base/status.hpp"
-#include "rapidjson/writer.h"
+#include "rapidjson/internal/dtoa.h"
 
 namespace osprey::otlp::internal {
 namespace {
@@ -23,6 +27,11 @@ rapidjson::Value MakeString(std::string_view text, Allocator& allocator) {
   return rapidjson::Value(text.data(), static_cast<rapidjson::SizeType>(text.size()), allocator);
 }
 
+// A string value that refers to `text` (not copied): `text` must outlive the value.
+rapidjson::Value StringView(std::string_view text) {
+  return rapidjson::Value(rapidjson::StringRef(text.data(), static_cast<rapidjson::SizeType>(text.size())));
+}
+
 absl::Status Invalid(std::string_view message) { return base::Permanent(absl::StatusCode::kInvalidArgument, message); }
 
 std::string AtPath(const std::string& path) { return path.empty() ? std::string() : " at " + path; }
@@ -33,10 +42,10 @@ absl::Status Convert(const AnyValue& any, int depth, std::string* path, Allocato
   }
   switch (any.value_case()) {
     case AnyValue::kStringValue:
-      if (!base::IsValidUtf8(any.string_value())) {
+      if (!IsValidUtf8(any.string_value())) {
         return Invalid("string value" + AtPath(*path) + " is not valid UTF-8");
       }
-      *out = MakeString(any.string_value(), allocator);
+      *out = StringView(any.string_value());
       return absl::OkStatus();
     case AnyValue::kBoolValue:
       out->SetBool(any.bool_value());
@@ -75,19 +84,17 @@ absl::Status Convert(const AnyValue& any, int depth, std::string* path, Allocato
       for (int i = 0; i < values.size(); ++i) {
         const auto& kv = values.Get(i);
         const size_t mark = path->size();
-        if (!base::IsValidUtf8(kv.key())) {
+        if (!IsValidUtf8(kv.key())) {
           return Invalid("kvlist key #" + std::to_string(i) + AtPath(*path) + " is not valid UTF-8");
         }
         path->append(path->empty() ? kv.key() : "." + kv.key());
         rapidjson::Value item;
         OSPREY_RETURN_IF_ERROR(Convert(kv.value(), depth + 1, path, allocator, &item));
         path->resize(mark);
-        members.Set(kv.key(), std::move(item));
+        members.SetView(kv.key(), std::move(item));
       }
       out->SetObject();
-      for (auto& entry : members.entries()) {
-        out->AddMember(MakeString(entry.key, allocator), std::move(entry.value), allocator);
-      }
+      for (auto& entry : members.entries()) out->AddMember(StringView(entry.key), std::move(entry.value), allocator);
       return absl::OkStatus();
     }
     case AnyValue::VALUE_NOT_SET:
@@ -109,51 +116,140 @@ bool IsJsonStringKey(std::string_view key) {
          EndsWith(key, "tool.parameters") || EndsWith(key, "document.metadata");
 }
 
-// ---- un-flattening: a literal port of Phoenix's _Trie / _build_trie / _walk ----
+// ---- un-flattening: a port of Phoenix's _Trie / _build_trie / _walk ----
+//
+// Phoenix's trie node holds a value, a dict of children, a sorted set of array indices and an
+// insertion-ordered set of branches. Here the nodes live in one vector that each thread reuses,
+// children are found through one open-addressing table keyed by (parent, segment), membership in
+// the two sets is a flag on the child (a segment names exactly one child), and both sets are
+// intrusive lists: nothing is allocated per key or per segment once the vectors have grown.
 
-// Numeric segments are stored as their digits without leading zeros (Python's int()), so they
-// never collide with a non-numeric branch name.
-struct SegmentLess {
-  bool operator()(const std::string& a, const std::string& b) const {
-    return a.size() != b.size() ? a.size() < b.size() : a < b;
-  }
-};
+constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
 
 struct TrieNode {
-  bool has_value = false;
-  rapidjson::Value value;
-  std::unordered_map<std::string, std::unique_ptr<TrieNode>> children;
-  std::set<std::string, SegmentLess> indices;
-  std::vector<std::string> branch_order;  // insertion order, for a deterministic document
-  std::unordered_set<std::string> branches;
+  std::string_view segment;  // the key in the parent; numeric segments without leading zeros
+  uint32_t parent = kNone;
+  rapidjson::Value* value = nullptr;  // set when a key ends here (the last write wins)
+  uint32_t first_branch = kNone;      // branches, in insertion order
+  uint32_t last_branch = kNone;
+  uint32_t next_branch = kNone;  // this node's successor in its parent's branch list
+  uint32_t first_index = kNone;  // array indices, unordered (sorted when read); may hold stale entries
+  uint32_t next_index = kNone;
+  uint32_t index_count = 0;  // live entries of the index list
+  bool in_branches = false;
+  bool in_indices = false;
+};
 
-  TrieNode* Child(const std::string& segment) {
-    auto& child = children[segment];
-    if (!child) child = std::make_unique<TrieNode>();
-    return child.get();
+// Numeric segments are stored as their digits without leading zeros (Python's int()), so they
+// never collide with a non-numeric branch name; they sort as numbers.
+bool SegmentLess(std::string_view a, std::string_view b) { return a.size() != b.size() ? a.size() < b.size() : a < b; }
+
+class Trie final {
+ public:
+  // `segments` bounds the number of nodes (the sum of the keys' segment counts).
+  explicit Trie(size_t segments) : nodes_(Scratch().nodes), slots_(Scratch().slots) {
+    nodes_.clear();
+    nodes_.reserve(segments + 1);
+    nodes_.push_back(TrieNode{});  // the root
+    size_t capacity = 16;
+    while (capacity < 2 * (segments + 1)) capacity *= 2;
+    slots_.assign(capacity, kNone);
   }
-  void AddToBranches(const std::string& segment) {
-    if (branches.insert(segment).second) branch_order.push_back(segment);
+  ~Trie() {
+    // A huge request must not pin its scratch memory to the thread for good.
+    constexpr size_t kKeepNodes = 1 << 12;
+    if (nodes_.capacity() > kKeepNodes) std::vector<TrieNode>().swap(nodes_);
+    if (slots_.capacity() > 4 * kKeepNodes) std::vector<uint32_t>().swap(slots_);
   }
-  void SetValue(rapidjson::Value&& v) {
-    value = std::move(v);
-    has_value = true;
-    for (const auto& index : indices) AddToBranches(index);
-    indices.clear();
+  Trie(const Trie&) = delete;
+  Trie& operator=(const Trie&) = delete;
+
+  TrieNode& operator[](uint32_t id) { return nodes_[id]; }
+
+  void SetValue(uint32_t id, rapidjson::Value* value) {
+    nodes_[id].value = value;
+    if (nodes_[id].index_count == 0) return;
+    for (uint32_t index : SortedIndices(id)) AddToBranches(id, index);
+    nodes_[id].first_index = kNone;
   }
-  TrieNode* AddIndex(const std::string& index) {
-    if (has_value) {
-      AddToBranches(index);
-    } else if (!branches.count(index)) {
-      indices.insert(index);
+  bool HasIndices(uint32_t id) const { return nodes_[id].index_count > 0; }
+  uint32_t AddIndex(uint32_t id, std::string_view index) {
+    const uint32_t child = Child(id, index);
+    if (nodes_[id].value != nullptr) {
+      AddToBranches(id, child);
+    } else if (!nodes_[child].in_branches && !nodes_[child].in_indices) {
+      nodes_[child].in_indices = true;
+      nodes_[child].next_index = nodes_[id].first_index;
+      nodes_[id].first_index = child;
+      ++nodes_[id].index_count;
     }
-    return Child(index);
+    return child;
   }
-  TrieNode* AddBranch(const std::string& branch) {
-    indices.erase(branch);
-    AddToBranches(branch);
-    return Child(branch);
+  uint32_t AddBranch(uint32_t id, std::string_view branch) {
+    const uint32_t child = Child(id, branch);
+    AddToBranches(id, child);
+    return child;
   }
+
+  // The node's array indices in numeric order.
+  absl::InlinedVector<uint32_t, 8> SortedIndices(uint32_t id) const {
+    absl::InlinedVector<uint32_t, 8> indices;
+    for (uint32_t i = nodes_[id].first_index; i != kNone; i = nodes_[i].next_index) {
+      if (nodes_[i].in_indices) indices.push_back(i);
+    }
+    std::sort(indices.begin(), indices.end(),
+              [&](uint32_t a, uint32_t b) { return SegmentLess(nodes_[a].segment, nodes_[b].segment); });
+    return indices;
+  }
+
+ private:
+  struct Buffers {
+    std::vector<TrieNode> nodes;
+    std::vector<uint32_t> slots;
+  };
+  // Per thread; a trie is built and walked without building another (Unflatten does not nest).
+  static Buffers& Scratch() {
+    thread_local Buffers buffers;
+    return buffers;
+  }
+
+  // Also takes `child` out of the index list (its entry there goes stale).
+  void AddToBranches(uint32_t id, uint32_t child) {
+    TrieNode& c = nodes_[child];
+    if (c.in_indices) {
+      c.in_indices = false;
+      --nodes_[id].index_count;
+    }
+    if (c.in_branches) return;
+    c.in_branches = true;
+    TrieNode& node = nodes_[id];
+    if (node.last_branch == kNone) {
+      node.first_branch = child;
+    } else {
+      nodes_[node.last_branch].next_branch = child;
+    }
+    node.last_branch = child;
+  }
+
+  uint32_t Child(uint32_t parent, std::string_view segment) {
+    const size_t mask = slots_.size() - 1;
+    size_t slot = (std::hash<std::string_view>()(segment) ^ (parent * 0x9e3779b97f4a7c15ULL)) & mask;
+    while (slots_[slot] != kNone) {
+      const TrieNode& candidate = nodes_[slots_[slot]];
+      if (candidate.parent == parent && candidate.segment == segment) return slots_[slot];
+      slot = (slot + 1) & mask;
+    }
+    const auto id = static_cast<uint32_t>(nodes_.size());
+    TrieNode node;
+    node.segment = segment;
+    node.parent = parent;
+    nodes_.push_back(node);
+    slots_[slot] = id;
+    return id;
+  }
+
+  std::vector<TrieNode>& nodes_;
+  std::vector<uint32_t>& slots_;
 };
 
 bool IsAsciiDigits(std::string_view s) {
@@ -164,71 +260,99 @@ bool IsAsciiDigits(std::string_view s) {
   return true;
 }
 
-std::string NormalizeDigits(std::string_view digits) {
+// Python's int() of a digit string, as digits: "007" -> "7", "000" -> "0" (a view into `digits`).
+std::string_view NormalizeDigits(std::string_view digits) {
   const size_t first = digits.find_first_not_of('0');
-  return first == std::string_view::npos ? std::string("0") : std::string(digits.substr(first));
+  return first == std::string_view::npos ? digits.substr(digits.size() - 1) : digits.substr(first);
 }
 
 // Builds an object with dict() semantics (a repeated key keeps its position, last value wins).
+// Names are not copied: they must outlive the object.
 class ObjectBuilder final {
  public:
-  void Emit(std::string key, rapidjson::Value&& value) { members_.Set(std::move(key), std::move(value)); }
-  rapidjson::Value Finish(Allocator& allocator) {
-    rapidjson::Value object(rapidjson::kObjectType);
-    for (auto& entry : members_.entries()) {
-      object.AddMember(MakeString(entry.key, allocator), std::move(entry.value), allocator);
+  explicit ObjectBuilder(Allocator& allocator) : allocator_(allocator) {}
+  void Emit(std::string_view name, rapidjson::Value&& value) {
+    const auto name_at = [&](size_t i) { return View(object_.MemberBegin()[i].name); };
+    const size_t count = object_.MemberCount();
+    if (const std::optional<size_t> at = positions_.Find(name, count, name_at)) {
+      object_.MemberBegin()[*at].value = std::move(value);
+      return;
     }
-    return object;
+    object_.AddMember(StringView(name), std::move(value), allocator_);
+    positions_.Appended(count + 1, name_at);
   }
+  rapidjson::Value Finish() { return std::move(object_); }
 
  private:
-  FlatAttributes members_;
+  Allocator& allocator_;
+  rapidjson::Value object_{rapidjson::kObjectType};
+  KeyPositions positions_;
 };
 
-void Walk(TrieNode* node, const std::string& prefix, Allocator& allocator, ObjectBuilder* out) {
-  if (node->has_value) {
-    out->Emit(prefix, std::move(node->value));
-  } else if (!prefix.empty() && !node->indices.empty()) {
+// `prefix.branch` in the allocator (names of literal dotted keys), or `branch` alone.
+std::string_view JoinPath(std::string_view prefix, std::string_view branch, Allocator& allocator) {
+  if (prefix.empty()) return branch;
+  const size_t size = prefix.size() + 1 + branch.size();
+  char* text = static_cast<char*>(allocator.Malloc(size));
+  std::memcpy(text, prefix.data(), prefix.size());
+  text[prefix.size()] = '.';
+  std::memcpy(text + prefix.size() + 1, branch.data(), branch.size());
+  return std::string_view(text, size);
+}
+
+void Walk(Trie& trie, uint32_t id, std::string_view prefix, Allocator& allocator, ObjectBuilder* out) {
+  TrieNode& node = trie[id];
+  if (node.value != nullptr) {
+    out->Emit(prefix, std::move(*node.value));
+  } else if (!prefix.empty() && trie.HasIndices(id)) {
     rapidjson::Value list(rapidjson::kArrayType);
-    for (const auto& index : node->indices) {
-      ObjectBuilder element;
-      Walk(node->children[index].get(), "", allocator, &element);
-      list.PushBack(element.Finish(allocator), allocator);
+    for (uint32_t index : trie.SortedIndices(id)) {
+      ObjectBuilder element(allocator);
+      Walk(trie, index, "", allocator, &element);
+      list.PushBack(element.Finish(), allocator);
     }
     out->Emit(prefix, std::move(list));
-  } else if (!node->indices.empty()) {
-    for (const auto& index : node->indices) Walk(node->children[index].get(), index, allocator, out);
+  } else if (trie.HasIndices(id)) {
+    for (uint32_t index : trie.SortedIndices(id)) Walk(trie, index, trie[index].segment, allocator, out);
   } else if (!prefix.empty()) {
-    ObjectBuilder nested;
-    Walk(node, "", allocator, &nested);
-    out->Emit(prefix, nested.Finish(allocator));
+    ObjectBuilder nested(allocator);
+    Walk(trie, id, "", allocator, &nested);
+    out->Emit(prefix, nested.Finish());
     return;
   }
-  for (const auto& branch : node->branch_order) {
-    Walk(node->children[branch].get(), prefix.empty() ? branch : prefix + "." + branch, allocator, out);
+  for (uint32_t branch = trie[id].first_branch; branch != kNone; branch = trie[branch].next_branch) {
+    Walk(trie, branch, JoinPath(prefix, trie[branch].segment, allocator), allocator, out);
   }
 }
 
 }  // namespace
 
 void FlatAttributes::Set(std::string key, rapidjson::Value&& value) {
-  auto it = index_.find(key);
-  if (it != index_.end()) {
-    entries_[it->second].value = std::move(value);
+  const std::optional<size_t> at = Position(key);
+  SetView(at ? entries_[*at].key : owned_keys_.emplace_back(std::move(key)), std::move(value));
+}
+
+void FlatAttributes::SetView(std::string_view key, rapidjson::Value&& value) {
+  if (const std::optional<size_t> at = Position(key)) {
+    entries_[*at].value = std::move(value);
     return;
   }
-  index_.emplace(key, entries_.size());
-  entries_.push_back(Entry{std::move(key), std::move(value)});
+  entries_.push_back(Entry{key, std::move(value)});
+  positions_.Appended(entries_.size(), [&](size_t i) { return entries_[i].key; });
+}
+
+std::optional<size_t> FlatAttributes::Position(std::string_view key) const {
+  return positions_.Find(key, entries_.size(), [&](size_t i) { return entries_[i].key; });
 }
 
 const rapidjson::Value* FlatAttributes::Find(std::string_view key) const {
-  auto it = index_.find(std::string(key));
-  return it == index_.end() ? nullptr : &entries_[it->second].value;
+  const std::optional<size_t> at = Position(key);
+  return at ? &entries_[*at].value : nullptr;
 }
 
-void FlatAttributes::Erase(const std::vector<std::string>& keys) {
+void FlatAttributes::Erase(const std::vector<std::string_view>& keys) {
   if (keys.empty()) return;
-  const std::unordered_set<std::string> doomed(keys.begin(), keys.end());
+  const std::unordered_set<std::string_view> doomed(keys.begin(), keys.end());
   std::vector<Entry> kept;
   kept.reserve(entries_.size());
   for (auto& entry : entries_) {
@@ -239,8 +363,10 @@ void FlatAttributes::Erase(const std::vector<std::string>& keys) {
 }
 
 void FlatAttributes::Reindex() {
-  index_.clear();
-  for (size_t i = 0; i < entries_.size(); ++i) index_.emplace(entries_[i].key, i);
+  positions_.Clear();
+  for (size_t i = 1; i <= entries_.size(); ++i) {
+    positions_.Appended(i, [&](size_t j) { return entries_[j].key; });
+  }
 }
 
 absl::Status AnyValueToJson(const AnyValue& any, Allocator& allocator, rapidjson::Value* out) {
@@ -250,17 +376,19 @@ absl::Status AnyValueToJson(const AnyValue& any, Allocator& allocator, rapidjson
 
 absl::Status DecodeKeyValues(const KeyValues& key_values, std::string_view what, Allocator& allocator,
                              FlatAttributes* out) {
+  out->Reserve(out->size() + static_cast<size_t>(key_values.size()));
   for (int i = 0; i < key_values.size(); ++i) {
     const auto& kv = key_values.Get(i);
-    if (!base::IsValidUtf8(kv.key())) {
+    if (!IsValidUtf8(kv.key())) {
       return Invalid(std::string(what) + " key #" + std::to_string(i) + " is not valid UTF-8");
     }
     rapidjson::Value value;
     absl::Status status = AnyValueToJson(kv.value(), allocator, &value);
     if (!status.ok()) {
-      return Invalid(std::string(what) + " '" + TruncateUtf8(kv.key(), 64) + "': " + std::string(status.message()));
+      return Invalid(std::string(what) + " '" + std::string(TruncateUtf8(kv.key(), 64)) +
+                     "': " + std::string(status.message()));
     }
-    out->Set(kv.key(), std::move(value));
+    out->SetView(kv.key(), std::move(value));
   }
   return absl::OkStatus();
 }
@@ -275,7 +403,7 @@ bool ParseJsonBounded(std::string_view text, Allocator& allocator, rapidjson::Va
 }
 
 void LoadJsonStrings(FlatAttributes* attributes, Allocator& allocator) {
-  std::vector<std::string> to_drop;
+  std::vector<std::string_view> to_drop;
   for (auto& entry : attributes->entries()) {
     if (!entry.value.IsString() || !IsJsonStringKey(entry.key)) continue;
     rapidjson::Value parsed;
@@ -310,35 +438,39 @@ void LoadJsonStrings(FlatAttributes* attributes, Allocator& allocator) {
   attributes->Erase(to_drop);
 }
 
-absl::Status Unflatten(FlatAttributes&& attributes, Allocator& allocator, rapidjson::Value* out) {
-  TrieNode root;
-  for (auto& entry : attributes.entries()) {
+absl::Status Unflatten(FlatAttributes* attributes, Allocator& allocator, rapidjson::Value* out) {
+  size_t segments = 0;
+  for (const auto& entry : attributes->entries()) {
+    if (!entry.value.IsNull()) segments += 1 + static_cast<size_t>(std::count(entry.key.begin(), entry.key.end(), '.'));
+  }
+  Trie trie(segments);
+  for (auto& entry : attributes->entries()) {
     if (entry.value.IsNull()) continue;
-    TrieNode* node = &root;
+    uint32_t node = 0;
     std::string_view key = entry.key;
-    int segments = 0;
+    int key_segments = 0;
     while (true) {
-      if (++segments > kMaxDepth) {
-        return Invalid("attribute key '" + TruncateUtf8(entry.key, 64) + "' has more than " +
+      if (++key_segments > kMaxDepth) {
+        return Invalid("attribute key '" + std::string(TruncateUtf8(entry.key, 64)) + "' has more than " +
                        std::to_string(kMaxDepth) + " dot-separated segments");
       }
       const size_t dot = key.find('.');
       const std::string_view prefix = key.substr(0, dot);
       const std::string_view suffix = dot == std::string_view::npos ? std::string_view() : key.substr(dot + 1);
       if (IsAsciiDigits(prefix)) {
-        const std::string index = NormalizeDigits(prefix);
-        node = suffix.empty() ? node->AddBranch(index) : node->AddIndex(index);
+        const std::string_view index = NormalizeDigits(prefix);
+        node = suffix.empty() ? trie.AddBranch(node, index) : trie.AddIndex(node, index);
       } else {
-        node = node->AddBranch(std::string(prefix));
+        node = trie.AddBranch(node, prefix);
       }
       if (suffix.empty()) break;
       key = suffix;
     }
-    node->SetValue(std::move(entry.value));
+    trie.SetValue(node, &entry.value);
   }
-  ObjectBuilder builder;
-  Walk(&root, "", allocator, &builder);
-  *out = builder.Finish(allocator);
+  ObjectBuilder builder(allocator);
+  Walk(trie, 0, "", allocator, &builder);
+  *out = builder.Finish();
   return absl::OkStatus();
 }
 
@@ -436,37 +568,98 @@ bool ExceedsDepth(const rapidjson::Value& value, int limit) {
 
 namespace {
 
-// Minimal RapidJSON output stream over std::string.
-class StringOutput final {
- public:
-  using Ch = char;
-  void Put(char c) { text_.push_back(c); }
-  void Flush() {}
-  std::string Take() { return std::move(text_); }
+// Characters rapidjson::Writer escapes, and how: 'u' is \u00XX, 0 is none.
+constexpr std::array<char, 256> kEscapes = [] {
+  std::array<char, 256> escapes{};
+  for (int c = 0; c < 0x20; ++c) escapes[c] = 'u';
+  escapes['\b'] = 'b';
+  escapes['\t'] = 't';
+  escapes['\n'] = 'n';
+  escapes['\f'] = 'f';
+  escapes['\r'] = 'r';
+  escapes['"'] = '"';
+  escapes['\\'] = '\\';
+  return escapes;
+}();
 
- private:
-  std::string text_;
+// True when none of the eight bytes of `word` is escaped: no byte below 0x20, '"' or '\\'. (Each
+// test flags a byte in its high bit; a flag may be spurious only when another byte is a real match.)
+bool NoEscapes(uint64_t word) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHighs = 0x8080808080808080ULL;
+  const auto zero_byte = [](uint64_t x) { return (x - kOnes) & ~x & kHighs; };
+  const uint64_t below_space = (word - kOnes * 0x20) & ~word & kHighs;
+  return (below_space | zero_byte(word ^ (kOnes * '"')) | zero_byte(word ^ (kOnes * '\\'))) == 0;
+}
+
+void AppendJsonString(std::string_view text, std::string* out) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  out->push_back('"');
+  size_t run = 0;  // start of the bytes not yet copied
+  for (size_t i = 0; i < text.size(); ++i) {
+    for (uint64_t word; i + 8 <= text.size(); i += 8) {
+      std::memcpy(&word, text.data() + i, 8);
+      if (!NoEscapes(word)) break;
+    }
+    if (i == text.size()) break;
+    const char escape = kEscapes[static_cast<unsigned char>(text[i])];
+    if (escape == 0) continue;
+    out->append(text.data() + run, i - run);
+    run = i + 1;
+    const char sequence[6] = {'\\', escape, '0', '0', kHex[(text[i] >> 4) & 0xF], kHex[text[i] & 0xF]};
+    out->append(sequence, escape == 'u' ? 6 : 2);
+  }
+  out->append(text.data() + run, text.size() - run);
+  out->push_back('"');
+}
+
+// rapidjson::Writer's spelling, for AppendJsonText.
+struct WriterSpelling {
+  static constexpr std::string_view kItemSeparator = ",";
+  static constexpr std::string_view kNameSeparator = ":";
+  void String(std::string_view text, std::string* out) const { AppendJsonString(text, out); }
+  void Double(double value, std::string* out) const {
+    if (!std::isfinite(value)) {
+      out->append("null");  // cannot happen (see ToJsonText); keeps the text JSON if it did
+      return;
+    }
+    char digits[32];
+    out->append(digits, static_cast<size_t>(rapidjson::internal::dtoa(value, digits) - digits));
+  }
 };
 
 }  // namespace
 
 std::string ToJsonText(const rapidjson::Value& value) {
-  StringOutput out;
-  rapidjson::Writer<StringOutput> writer(out);
-  value.Accept(writer);
-  return out.Take();
+  // Written into a buffer the thread keeps, then copied once at its final size.
+  thread_local std::string buffer;
+  buffer.clear();
+  AppendJsonText(value, WriterSpelling{}, &buffer);
+  std::string text(buffer);
+  if (buffer.capacity() > (256u << 10)) std::string().swap(buffer);
+  return text;
 }
 
-std::string TruncateUtf8(std::string_view text, size_t max_chars) {
+std::string_view TruncateUtf8(std::string_view text, size_t max_chars) {
   size_t chars = 0;
   size_t i = 0;
   while (i < text.size()) {
-    if (chars == max_chars) return std::string(text.substr(0, i));
+    if (chars == max_chars) return text.substr(0, i);
     ++i;
     while (i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) ++i;
     ++chars;
   }
-  return std::string(text);
+  return text;
+}
+
+bool IsValidUtf8(std::string_view text) {
+  size_t ascii = 0;
+  for (; ascii + 8 <= text.size(); ascii += 8) {
+    uint64_t word;
+    std::memcpy(&word, text.data() + ascii, 8);
+    if ((word & 0x8080808080808080ULL) != 0) break;
+  }
+  return base::IsValidUtf8(text.substr(ascii));
 }
 
 }  // namespace osprey::otlp::internal

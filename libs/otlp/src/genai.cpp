@@ -475,7 +475,7 @@ FlatAttributes GenAiToOpenInference(const FlatAttributes& attributes, Allocator&
 void MergeGenAi(FlatAttributes* attributes, Allocator& allocator) {
   FlatAttributes translated = GenAiToOpenInference(*attributes, allocator);
   for (auto& entry : translated.entries()) {
-    if (!attributes->Contains(entry.key)) attributes->Set(std::move(entry.key), std::move(entry.value));
+    if (!attributes->Contains(entry.key)) attributes->Set(std::string(entry.key), std::move(entry.value));
   }
 }
 

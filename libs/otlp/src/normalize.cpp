@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -34,13 +36,55 @@ bool IsBlank(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
 }
 
-std::string Trim(std::string_view text) {
+std::string_view Trim(std::string_view text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  return std::string(text);
+  return text;
+}
+
+// str(value), trimmed: a hot id field (session.id, user.id).
+std::string TrimmedStr(const rapidjson::Value& value) {
+  return std::string(Trim(value.IsString() ? View(value) : std::string_view(internal::PyStr(value))));
 }
 
 std::string ToJson(const rapidjson::Value& value) { return internal::ToJsonText(value); }
+
+// The RapidJSON allocator of one span's values. Its first chunk is a buffer the thread keeps and
+// reuses span after span, so a span costs no malloc until its values outgrow the buffer (then
+// chunks come from malloc as usual). Should two ever be alive at once on a thread, the second
+// brings its own buffer.
+class SpanAllocator final {
+ public:
+  SpanAllocator()
+      : own_buffer_(InUse() ? NewBuffer() : nullptr),
+        allocator_(own_buffer_ ? own_buffer_.get() : ThreadBuffer(), kBufferBytes, kChunkBytes, &crt_) {
+    if (!own_buffer_) InUse() = true;
+  }
+  ~SpanAllocator() {
+    if (!own_buffer_) InUse() = false;
+  }
+  SpanAllocator(const SpanAllocator&) = delete;
+  SpanAllocator& operator=(const SpanAllocator&) = delete;
+  Allocator& get() { return allocator_; }
+
+ private:
+  static constexpr size_t kBufferBytes = 64 << 10;
+  static constexpr size_t kChunkBytes = 64 << 10;
+  using Buffer = std::unique_ptr<std::max_align_t[]>;
+  static Buffer NewBuffer() { return std::make_unique<std::max_align_t[]>(kBufferBytes / sizeof(std::max_align_t)); }
+  static void* ThreadBuffer() {
+    thread_local Buffer buffer = NewBuffer();
+    return buffer.get();
+  }
+  static bool& InUse() {
+    thread_local bool in_use = false;
+    return in_use;
+  }
+
+  Buffer own_buffer_;
+  rapidjson::CrtAllocator crt_;
+  Allocator allocator_;
+};
 
 // Project per ResourceSpans (phoenix-compat §3.2): a non-blank override, else the first non-blank
 // string resource attribute `openinference.project.name`, else the default ("default" if blank).
@@ -83,20 +127,20 @@ absl::Status Validate(const OtlpSpan& span) {
     return Reject("end_time_unix_nano " + std::to_string(span.end_time_unix_nano()) +
                   " is before start_time_unix_nano " + std::to_string(span.start_time_unix_nano()));
   }
-  if (!base::IsValidUtf8(span.name())) return Reject("name is not valid UTF-8");
-  if (!base::IsValidUtf8(span.status().message())) return Reject("status.message is not valid UTF-8");
+  if (!internal::IsValidUtf8(span.name())) return Reject("name is not valid UTF-8");
+  if (!internal::IsValidUtf8(span.status().message())) return Reject("status.message is not valid UTF-8");
   return absl::OkStatus();
 }
 
 // Events as Phoenix stores them: [{name, timestamp, attributes}], attributes flat (not
 // un-flattened); an `exception` event keeps only exception.type/.message/.escaped/.stacktrace.
-absl::StatusOr<std::string> EventsJson(const OtlpSpan& span) {
-  rapidjson::Document events(rapidjson::kArrayType);
-  Allocator& allocator = events.GetAllocator();
+absl::StatusOr<std::string> EventsJson(const OtlpSpan& span, Allocator& allocator) {
+  if (span.events_size() == 0) return std::string("[]");
+  rapidjson::Value events(rapidjson::kArrayType);
   for (int i = 0; i < span.events_size(); ++i) {
     const auto& event = span.events(i);
     const std::string where = "event #" + std::to_string(i);
-    if (!base::IsValidUtf8(event.name())) return Reject(where + " name is not valid UTF-8");
+    if (!internal::IsValidUtf8(event.name())) return Reject(where + " name is not valid UTF-8");
     FlatAttributes attributes;
     OSPREY_RETURN_IF_ERROR(internal::DecodeKeyValues(event.attributes(), where + " attribute", allocator, &attributes));
     rapidjson::Value attributes_json(rapidjson::kObjectType);
@@ -187,14 +231,15 @@ absl::Status NormalizeSpan(const OtlpSpan& span, const std::string& project, con
                            model::v1::Span* out) {
   OSPREY_RETURN_IF_ERROR(Validate(span));
 
-  rapidjson::Document document;
-  Allocator& allocator = document.GetAllocator();
+  // Every value lives in `scratch`; strings are views of the request's, which outlives them.
+  SpanAllocator scratch;
+  Allocator& allocator = scratch.get();
   FlatAttributes flat;
   OSPREY_RETURN_IF_ERROR(internal::DecodeKeyValues(span.attributes(), "attribute", allocator, &flat));
   internal::MergeGenAi(&flat, allocator);
   internal::LoadJsonStrings(&flat, allocator);
   rapidjson::Value attributes;
-  OSPREY_RETURN_IF_ERROR(internal::Unflatten(std::move(flat), allocator, &attributes));
+  OSPREY_RETURN_IF_ERROR(internal::Unflatten(&flat, allocator, &attributes));
   internal::CoerceTokenCounts(&attributes);
 
   // A non-string (truthy) input.value is stored as its JSON text, typed application/json.
@@ -210,7 +255,7 @@ absl::Status NormalizeSpan(const OtlpSpan& span, const std::string& project, con
     }
   }
 
-  OSPREY_ASSIGN_OR_RETURN(std::string events_json, EventsJson(span));
+  OSPREY_ASSIGN_OR_RETURN(std::string events_json, EventsJson(span, allocator));
 
   out->set_project_name(project);
   out->set_trace_id(span.trace_id());
@@ -236,15 +281,15 @@ absl::Status NormalizeSpan(const OtlpSpan& span, const std::string& project, con
 
   if (const rapidjson::Value* session = internal::GetAttributeValue(attributes, "session.id");
       session != nullptr && !session->IsNull()) {
-    out->set_session_id(Trim(internal::PyStr(*session)));
+    out->set_session_id(TrimmedStr(*session));
   }
   if (const rapidjson::Value* user = internal::GetAttributeValue(attributes, "user.id");
       user != nullptr && !user->IsNull()) {
-    out->set_user_id(Trim(internal::PyStr(*user)));
+    out->set_user_id(TrimmedStr(*user));
   }
   if (const rapidjson::Value* model = internal::GetAttributeValue(attributes, "llm.model_name");
       model != nullptr && model->IsString()) {
-    out->set_llm_model_name(std::string(View(*model)));
+    out->set_llm_model_name(View(*model).data(), View(*model).size());
   }
   if (out->span_kind() == "LLM") {
     const int64_t prompt = TokenCount(attributes, "llm.token_count.prompt");
@@ -258,18 +303,45 @@ absl::Status NormalizeSpan(const OtlpSpan& span, const std::string& project, con
   }
   if (const rapidjson::Value* input = internal::GetAttributeValue(attributes, "input.value");
       input != nullptr && input->IsString()) {
-    out->set_input_preview(internal::TruncateUtf8(View(*input), options.preview_chars));
+    const std::string_view preview = internal::TruncateUtf8(View(*input), options.preview_chars);
+    out->set_input_preview(preview.data(), preview.size());
   }
   if (const rapidjson::Value* output = internal::GetAttributeValue(attributes, "output.value");
       output != nullptr && output->IsString()) {
-    out->set_output_preview(internal::TruncateUtf8(View(*output), options.preview_chars));
+    const std::string_view preview = internal::TruncateUtf8(View(*output), options.preview_chars);
+    out->set_output_preview(preview.data(), preview.size());
   }
   return absl::OkStatus();
 }
 
+// Normalizes every span of the request into the span `slot()` gives; `keep(span)` takes a valid
+// one, and a rejected one's slot is cleared and given again.
+template <typename Slot, typename Keep>
+std::vector<RejectedSpan> NormalizeEach(const ExportRequest& request, const NormalizeOptions& options, Slot slot,
+                                        Keep keep) {
+  std::vector<RejectedSpan> rejected;
+  for (const auto& resource_spans : request.resource_spans()) {
+    const absl::StatusOr<std::string> project = ResolveProject(resource_spans.resource(), options);
+    for (const auto& scope_spans : resource_spans.scope_spans()) {
+      for (const auto& span : scope_spans.spans()) {
+        model::v1::Span* normalized = slot();
+        absl::Status status = project.ok() ? NormalizeSpan(span, *project, options, normalized) : project.status();
+        if (status.ok()) {
+          keep(normalized);
+        } else {
+          normalized->Clear();
+          rejected.push_back(RejectedSpan{base::HexEncode(span.trace_id()), base::HexEncode(span.span_id()),
+                                          std::string(status.message())});
+        }
+      }
+    }
+  }
+  return rejected;
+}
+
 }  // namespace
 
-std::string NormalizeResult::ErrorMessage() const {
+std::string RejectionMessage(const std::vector<RejectedSpan>& rejected) {
   if (rejected.empty()) return "";
   std::string message = std::to_string(rejected.size()) + (rejected.size() == 1 ? " span" : " spans") + " rejected: ";
   for (size_t i = 0; i < rejected.size() && i < kMaxReasonsInMessage; ++i) {
@@ -283,24 +355,30 @@ std::string NormalizeResult::ErrorMessage() const {
   return message;
 }
 
+std::string NormalizeResult::ErrorMessage() const { return RejectionMessage(rejected); }
+
 NormalizeResult Normalize(const ExportRequest& request, const NormalizeOptions& options) {
   NormalizeResult result;
-  for (const auto& resource_spans : request.resource_spans()) {
-    const absl::StatusOr<std::string> project = ResolveProject(resource_spans.resource(), options);
-    for (const auto& scope_spans : resource_spans.scope_spans()) {
-      for (const auto& span : scope_spans.spans()) {
-        model::v1::Span normalized;
-        absl::Status status = project.ok() ? NormalizeSpan(span, *project, options, &normalized) : project.status();
-        if (status.ok()) {
-          result.spans.push_back(std::move(normalized));
-        } else {
-          result.rejected.push_back(RejectedSpan{base::HexEncode(span.trace_id()), base::HexEncode(span.span_id()),
-                                                 std::string(status.message())});
-        }
-      }
-    }
-  }
+  model::v1::Span scratch;
+  result.rejected = NormalizeEach(
+      request, options, [&] { return &scratch; },
+      [&](model::v1::Span* span) { result.spans.push_back(std::move(*span)); });
   return result;
+}
+
+std::vector<RejectedSpan> NormalizeOnArena(const ExportRequest& request, const NormalizeOptions& options,
+                                           google::protobuf::Arena* arena, std::vector<model::v1::Span*>* spans) {
+  model::v1::Span* pending = nullptr;
+  return NormalizeEach(
+      request, options,
+      [&] {
+        if (pending == nullptr) pending = google::protobuf::Arena::CreateMessage<model::v1::Span>(arena);
+        return pending;
+      },
+      [&](model::v1::Span* span) {
+        spans->push_back(span);
+        pending = nullptr;
+      });
 }
 
 }  // namespace osprey::otlp

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "json_text.hpp"
+
 namespace osprey::otlp::internal {
 namespace {
 
@@ -89,55 +91,14 @@ void AppendPyString(std::string* out, std::string_view text, bool ensure_ascii) 
   out->push_back('"');
 }
 
-void AppendPyJson(std::string* out, const rapidjson::Value& value, bool ensure_ascii) {
-  switch (value.GetType()) {
-    case rapidjson::kNullType:
-      out->append("null");
-      return;
-    case rapidjson::kFalseType:
-      out->append("false");
-      return;
-    case rapidjson::kTrueType:
-      out->append("true");
-      return;
-    case rapidjson::kStringType:
-      AppendPyString(out, std::string_view(value.GetString(), value.GetStringLength()), ensure_ascii);
-      return;
-    case rapidjson::kNumberType:
-      if (value.IsInt64()) {
-        out->append(std::to_string(value.GetInt64()));
-      } else if (value.IsUint64()) {
-        out->append(std::to_string(value.GetUint64()));
-      } else {
-        out->append(PyFloatRepr(value.GetDouble()));
-      }
-      return;
-    case rapidjson::kArrayType: {
-      out->push_back('[');
-      bool first = true;
-      for (const auto& item : value.GetArray()) {
-        if (!first) out->append(", ");
-        first = false;
-        AppendPyJson(out, item, ensure_ascii);
-      }
-      out->push_back(']');
-      return;
-    }
-    case rapidjson::kObjectType: {
-      out->push_back('{');
-      bool first = true;
-      for (const auto& member : value.GetObject()) {
-        if (!first) out->append(", ");
-        first = false;
-        AppendPyString(out, std::string_view(member.name.GetString(), member.name.GetStringLength()), ensure_ascii);
-        out->append(": ");
-        AppendPyJson(out, member.value, ensure_ascii);
-      }
-      out->push_back('}');
-      return;
-    }
-  }
-}
+// json.dumps's spelling, for AppendJsonText.
+struct PySpelling {
+  static constexpr std::string_view kItemSeparator = ", ";
+  static constexpr std::string_view kNameSeparator = ": ";
+  bool ensure_ascii;
+  void String(std::string_view text, std::string* out) const { AppendPyString(out, text, ensure_ascii); }
+  void Double(double value, std::string* out) const { out->append(PyFloatRepr(value)); }
+};
 
 }  // namespace
 
@@ -192,7 +153,7 @@ std::string PyFloatRepr(double value) {
 
 std::string PyJsonDumps(const rapidjson::Value& value, bool ensure_ascii) {
   std::string out;
-  AppendPyJson(&out, value, ensure_ascii);
+  AppendJsonText(value, PySpelling{ensure_ascii}, &out);
   return out;
 }
 

@@ -33,6 +33,25 @@ TEST_CASE("normalized spans match the fixtures exactly", "[normalize]") {
   CheckFixture("mixed_invalid");      // only the valid spans survive
 }
 
+TEST_CASE("NormalizeOnArena gives Normalize's spans and rejections, its spans on the arena", "[normalize]") {
+  for (const char* name : {"openinference_llm.json", "genai_chat.json", "exception_event.json", "mixed_invalid.json"}) {
+    INFO(name);
+    google::protobuf::Arena arena;
+    const ExportRequest* request = testing::DecodeFixture(name, &arena);
+    const NormalizeResult expected = Normalize(*request, NormalizeOptions{});
+    google::protobuf::Arena spans_arena;
+    std::vector<model::v1::Span*> spans;
+    const std::vector<RejectedSpan> rejected = NormalizeOnArena(*request, NormalizeOptions{}, &spans_arena, &spans);
+    REQUIRE(spans.size() == expected.spans.size());
+    for (size_t i = 0; i < spans.size(); ++i) {
+      CHECK(spans[i]->GetArena() == &spans_arena);
+      CHECK(spans[i]->SerializeAsString() == expected.spans[i].SerializeAsString());
+    }
+    REQUIRE(rejected.size() == expected.rejected.size());
+    CHECK(RejectionMessage(rejected) == expected.ErrorMessage());
+  }
+}
+
 TEST_CASE("invalid spans are rejected with a reason while valid ones are kept", "[normalize]") {
   google::protobuf::Arena arena;
   const NormalizeResult result = Normalize(*testing::DecodeFixture("mixed_invalid.json", &arena), {});

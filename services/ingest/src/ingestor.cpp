@@ -1,13 +1,15 @@
 #include "osprey/ingest/ingestor.hpp"
 
+#include <algorithm>
 #include <chrono>
-#include <map>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/arena.h"
 #include "osprey/base/encoding.hpp"
 #include "osprey/base/status.hpp"
-#include "osprey/log/log.hpp"
 #include "osprey/bus/v1/spans.pb.h"
+#include "osprey/log/log.hpp"
 #include "osprey/metrics/metrics.hpp"
 
 namespace osprey::ingest {
@@ -74,36 +76,47 @@ ExportOutcome Ingestor::Export(const otlp::ExportRequest& request, const std::st
   options.project_override = project_override;
   options.default_project = config_.default_project;
   options.prices = prices_.get();
-  otlp::NormalizeResult normalized = otlp::Normalize(request, options);
-  outcome.rejected_spans = static_cast<int64_t>(normalized.rejected.size());
-  outcome.error_message = normalized.ErrorMessage();
+  // One arena per request holds the normalized spans and the batches that carry them: they are
+  // built and serialized without copying a span, and freed at once.
+  google::protobuf::Arena arena;
+  std::vector<model::v1::Span*> spans;
+  const std::vector<otlp::RejectedSpan> rejected = otlp::NormalizeOnArena(request, options, &arena, &spans);
+  outcome.rejected_spans = static_cast<int64_t>(rejected.size());
+  outcome.error_message = otlp::RejectionMessage(rejected);
 
-  // One message per trace group, in a deterministic order; chunked under the message limit.
-  std::map<std::string, std::vector<model::v1::Span*>> by_trace;
-  for (auto& span : normalized.spans) by_trace[span.trace_id()].push_back(&span);
+  // One message per trace group, in trace id order (request order within a trace); chunked under
+  // the message limit.
+  std::stable_sort(spans.begin(), spans.end(),
+                   [](const model::v1::Span* a, const model::v1::Span* b) { return a->trace_id() < b->trace_id(); });
   std::vector<bus::Message> messages;
   int64_t oversized = 0;
-  for (auto& [trace_id, spans] : by_trace) {
-    bus::v1::SpanBatch batch;
+  for (auto group = spans.begin(); group != spans.end();) {
+    const std::string& trace_id = (*group)->trace_id();
+    const auto group_end =
+        std::find_if(group, spans.end(), [&](const model::v1::Span* s) { return s->trace_id() != trace_id; });
+    bus::v1::SpanBatch* batch = nullptr;
     size_t batch_bytes = 0;
     auto flush = [&] {
-      if (batch.spans_size() == 0) return;
-      messages.push_back(bus::Message{bus::kSpansTopic, trace_id, batch.SerializeAsString()});
-      outcome.accepted_spans += batch.spans_size();
-      batch.Clear();
+      if (batch == nullptr) return;
+      messages.push_back(bus::Message{bus::kSpansTopic, trace_id, batch->SerializeAsString()});
+      outcome.accepted_spans += batch->spans_size();
+      batch = nullptr;
       batch_bytes = 0;
     };
-    for (auto* span : spans) {
+    for (auto it = group; it != group_end; ++it) {
+      model::v1::Span* span = *it;
       size_t span_bytes = span->ByteSizeLong() + 16;  // field tag and length prefix
       if (span_bytes > config_.max_message_bytes) {
         ++oversized;
         continue;
       }
       if (batch_bytes + span_bytes > config_.max_message_bytes) flush();
-      *batch.add_spans() = std::move(*span);
+      if (batch == nullptr) batch = google::protobuf::Arena::CreateMessage<bus::v1::SpanBatch>(&arena);
+      batch->mutable_spans()->AddAllocated(span);  // same arena: adopted, not copied
       batch_bytes += span_bytes;
     }
     flush();
+    group = group_end;
   }
   if (oversized > 0) {
     outcome.rejected_spans += oversized;

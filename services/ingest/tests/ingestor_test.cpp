@@ -117,6 +117,28 @@ TEST_CASE("a large trace group is chunked under the message limit and a span ove
   CHECK(total == 10);
 }
 
+TEST_CASE("messages come in trace id order and keep a trace's spans in request order across chunks") {
+  config::IngestConfig cfg;
+  cfg.max_message_bytes = 8 * 1024;
+  Harness h(cfg);
+  ExportTraceServiceRequest req;
+  for (int i = 0; i < 12; ++i) AddAttribute(AddSpan(req, 3 - i % 3, 100 - i), "input.value", std::string(3000, 'x'));
+  REQUIRE(h.ingestor->Export(req, "", ingest::Transport::kGrpc).accepted_spans == 12);
+  std::lock_guard<std::mutex> lock(h.mu);
+  std::vector<std::pair<std::string, std::string>> order;  // (trace id, span id) as published
+  for (auto& [key, batch] : h.messages) {
+    CHECK(batch.spans_size() <= 2);  // ~3 KB spans under an 8 KB limit
+    for (const auto& s : batch.spans()) order.emplace_back(s.trace_id(), s.span_id());
+  }
+  std::vector<std::pair<std::string, std::string>> expected;  // trace ids 1, 2, 3 sort in that order
+  for (int trace = 1; trace <= 3; ++trace) {
+    for (int i = 0; i < 12; ++i) {
+      if (3 - i % 3 == trace) expected.emplace_back(Id(trace, 16), Id(1000 + 100 - i, 8));
+    }
+  }
+  CHECK(order == expected);
+}
+
 TEST_CASE("the in-flight budget refuses retryably and frees on release") {
   config::IngestConfig cfg;
   cfg.inflight_bytes = 1 << 20;

@@ -76,4 +76,13 @@ struct NormalizeResult {
 //    llm_model_name, token counts (LLM spans only; total = prompt + completion when absent).
 NormalizeResult Normalize(const ExportRequest& request, const NormalizeOptions& options);
 
+// Normalize() for callers that keep spans on an arena: each valid span is created on `arena` and
+// appended to `spans`; the rejected ones are returned. osprey-ingest uses it so that one arena per
+// request holds the normalized spans and the bus batches built from them, freed at once.
+std::vector<RejectedSpan> NormalizeOnArena(const ExportRequest& request, const NormalizeOptions& options,
+                                           google::protobuf::Arena* arena, std::vector<model::v1::Span*>* spans);
+
+// The text of NormalizeResult::ErrorMessage() for a list of rejected spans.
+std::string RejectionMessage(const std::vector<RejectedSpan>& rejected);
+
 }  // namespace osprey::otlp
