@@ -165,6 +165,32 @@ TEST_CASE("project summaries: trace count, error rate, nearest-rank latency perc
   CHECK(h.Get("/osprey/v1/project_summaries", {{"start_time", "yesterday"}}).status == 422);
 }
 
+TEST_CASE("project summaries: each project's percentiles, for more projects than one store statement reads") {
+  Harness h;
+  // p00 ... p59: project pN holds N + 1 one-span traces lasting 1 s, 2 s, ... (N + 1) s.
+  std::vector<model::v1::Span> spans;
+  for (int n = 0; n < 60; ++n) {
+    const std::string project = "p" + std::string(n < 10 ? "0" : "") + std::to_string(n);
+    for (int i = 0; i <= n; ++i) {
+      const int64_t id = 1000 + n * 100 + i;
+      spans.push_back(MakeSpan(project, id, id, 0, kT0, kT0 + (i + 1) * kSecond));
+    }
+  }
+  h.Write(spans);
+  Reply all = h.Get("/osprey/v1/project_summaries");
+  REQUIRE(all.status == 200);
+  for (int n = 0; n < 60; ++n) {
+    const std::string project = "p" + std::string(n < 10 ? "0" : "") + std::to_string(n);
+    const rapidjson::Value* p = Project(all, project);
+    REQUIRE(p != nullptr);
+    INFO(project);
+    CHECK((*p)["trace_count"].GetInt64() == n + 1);
+    // Nearest rank: ceil(0.5 * (n + 1)) and ceil(0.99 * (n + 1)) seconds.
+    CHECK((*p)["latency_p50_ms"].GetDouble() == Approx(1000.0 * ((50 * (n + 1) + 99) / 100)));
+    CHECK((*p)["latency_p99_ms"].GetDouble() == Approx(1000.0 * ((99 * (n + 1) + 99) / 100)));
+  }
+}
+
 TEST_CASE("trace outline pages a big trace in start order, without attributes, every span once") {
   Harness h;
   std::vector<model::v1::Span> spans;
@@ -289,8 +315,8 @@ TEST_CASE("a filtered trace list holds every trace with a matching span, keyset 
     const int64_t start = kT0 + i * kSecond;
     const std::string model = i % 2 == 0 ? "gpt-4" : "claude";
     spans.push_back(MakeSpan("alpha", i, 2 * i, 0, start, start + (i % 7 + 1) * kMs));
-    spans.push_back(MakeSpan("alpha", i, 2 * i + 1, 2 * i, start, start + kMs,
-                             R"({"llm":{"model_name":")" + model + R"("}})"));
+    spans.push_back(
+        MakeSpan("alpha", i, 2 * i + 1, 2 * i, start, start + kMs, R"({"llm":{"model_name":")" + model + R"("}})"));
   }
   spans.push_back(MakeSpan("beta", 9999, 9999, 0, kT0, kT0 + kMs, R"({"llm":{"model_name":"gpt-4"}})"));
   h.Write(spans);
@@ -302,19 +328,19 @@ TEST_CASE("a filtered trace list holds every trace with a matching span, keyset 
   for (size_t k = 0; k < ids.size(); ++k) CHECK(ids[k] == Hex(420 - 2 * static_cast<int64_t>(k), 32));
 
   // The same filter in latency order, ascending: (latency, id) keyset across ties.
-  std::vector<std::string> by_latency =
-      AllPages(h, {{"filter", "llm.model_name == 'gpt-4'"}, {"sort", "latency_ms"}, {"order", "asc"}, {"limit", "40"}},
-               &pages);
+  std::vector<std::string> by_latency = AllPages(
+      h, {{"filter", "llm.model_name == 'gpt-4'"}, {"sort", "latency_ms"}, {"order", "asc"}, {"limit", "40"}}, &pages);
   CHECK(pages == 6);
   CHECK(std::set<std::string>(by_latency.begin(), by_latency.end()).size() == 210);
-  Reply first = h.Get("/osprey/v1/projects/alpha/traces",
-                      {{"filter", "llm.model_name == 'gpt-4'"}, {"sort", "latency_ms"}, {"order", "asc"}, {"limit", "1"}});
+  Reply first =
+      h.Get("/osprey/v1/projects/alpha/traces",
+            {{"filter", "llm.model_name == 'gpt-4'"}, {"sort", "latency_ms"}, {"order", "asc"}, {"limit", "1"}});
   REQUIRE(first.status == 200);
   CHECK(first.json["data"][0]["latency_ms"].GetDouble() == Approx(1));
 
   // A filter on the root's name combines with the window on trace start time.
   Reply windowed = h.Get("/osprey/v1/projects/alpha/traces", {{"filter", "name == 'span-20' or name == 'span-800'"},
-                                                             {"start_time", "2025-01-02T03:04:30+00:00"}});
+                                                              {"start_time", "2025-01-02T03:04:30+00:00"}});
   REQUIRE(windowed.status == 200);
   REQUIRE(windowed.json["data"].Size() == 1);
   CHECK(std::string(windowed.json["data"][0]["trace_id"].GetString()) == Hex(400, 32));
@@ -344,7 +370,8 @@ TEST_CASE("traces sort by tokens and cost on the server, keyset paged, ties brok
   for (const char* order : {"desc", "asc"}) {
     INFO(order);
     int pages = 0;
-    std::vector<std::string> ids = AllPages(h, {{"sort", "token_count_total"}, {"order", order}, {"limit", "7"}}, &pages);
+    std::vector<std::string> ids =
+        AllPages(h, {{"sort", "token_count_total"}, {"order", order}, {"limit", "7"}}, &pages);
     REQUIRE(ids.size() == 30);
     CHECK(pages == 5);
     std::vector<std::pair<int, int>> expected;  // (tokens, trace)
@@ -367,7 +394,7 @@ TEST_CASE("traces sort by tokens and cost on the server, keyset paged, ties brok
   // Sorted and filtered at once: the root spans named span-1x, fewest tokens first.
   std::vector<std::string> mixed = AllPages(
       h, {{"sort", "token_count_total"}, {"order", "asc"}, {"limit", "3"}, {"filter", "'span-1' in name"}}, &pages);
-  CHECK(mixed.size() == 11);  // span-1, span-10 .. span-19
+  CHECK(mixed.size() == 11);            // span-1, span-10 .. span-19
   CHECK(mixed.front() == Hex(10, 32));  // 0 tokens
 
   CHECK(h.Get("/osprey/v1/projects/alpha/traces", {{"sort", "name"}}).status == 422);
