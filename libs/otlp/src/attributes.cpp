@@ -147,12 +147,12 @@ bool SegmentLess(std::string_view a, std::string_view b) { return a.size() != b.
 class Trie final {
  public:
   // `segments` bounds the number of nodes (the sum of the keys' segment counts).
-  explicit Trie(size_t segments) : nodes_(Scratch().nodes), slots_(Scratch().slots) {
+  // `keys` sizes the child table; it grows when more nodes come.
+  explicit Trie(size_t keys) : nodes_(Scratch().nodes), slots_(Scratch().slots) {
     nodes_.clear();
-    nodes_.reserve(segments + 1);
     nodes_.push_back(TrieNode{});  // the root
-    size_t capacity = 16;
-    while (capacity < 2 * (segments + 1)) capacity *= 2;
+    size_t capacity = 64;
+    while (capacity < 8 * keys) capacity *= 2;
     slots_.assign(capacity, kNone);
   }
   ~Trie() {
@@ -231,13 +231,25 @@ class Trie final {
     node.last_branch = child;
   }
 
-  uint32_t Child(uint32_t parent, std::string_view segment) {
+  // The slot of (parent, segment): the node's, or the empty one where it belongs.
+  size_t Slot(uint32_t parent, std::string_view segment) const {
     const size_t mask = slots_.size() - 1;
     size_t slot = (std::hash<std::string_view>()(segment) ^ (parent * 0x9e3779b97f4a7c15ULL)) & mask;
     while (slots_[slot] != kNone) {
       const TrieNode& candidate = nodes_[slots_[slot]];
-      if (candidate.parent == parent && candidate.segment == segment) return slots_[slot];
+      if (candidate.parent == parent && candidate.segment == segment) break;
       slot = (slot + 1) & mask;
+    }
+    return slot;
+  }
+
+  uint32_t Child(uint32_t parent, std::string_view segment) {
+    size_t slot = Slot(parent, segment);
+    if (slots_[slot] != kNone) return slots_[slot];
+    if (2 * nodes_.size() >= slots_.size()) {  // keep the table at most half full
+      slots_.assign(2 * slots_.size(), kNone);
+      for (uint32_t id = 1; id < nodes_.size(); ++id) slots_[Slot(nodes_[id].parent, nodes_[id].segment)] = id;
+      slot = Slot(parent, segment);
     }
     const auto id = static_cast<uint32_t>(nodes_.size());
     TrieNode node;
@@ -439,11 +451,7 @@ void LoadJsonStrings(FlatAttributes* attributes, Allocator& allocator) {
 }
 
 absl::Status Unflatten(FlatAttributes* attributes, Allocator& allocator, rapidjson::Value* out) {
-  size_t segments = 0;
-  for (const auto& entry : attributes->entries()) {
-    if (!entry.value.IsNull()) segments += 1 + static_cast<size_t>(std::count(entry.key.begin(), entry.key.end(), '.'));
-  }
-  Trie trie(segments);
+  Trie trie(attributes->size());
   for (auto& entry : attributes->entries()) {
     if (entry.value.IsNull()) continue;
     uint32_t node = 0;

@@ -44,7 +44,9 @@ std::string_view Trim(std::string_view text) {
 
 // str(value), trimmed: a hot id field (session.id, user.id).
 std::string TrimmedStr(const rapidjson::Value& value) {
-  return std::string(Trim(value.IsString() ? View(value) : std::string_view(internal::PyStr(value))));
+  if (value.IsString()) return std::string(Trim(View(value)));
+  const std::string text = internal::PyStr(value);
+  return std::string(Trim(text));
 }
 
 std::string ToJson(const rapidjson::Value& value) { return internal::ToJsonText(value); }
