@@ -53,6 +53,24 @@ TEST_CASE("empty segments vanish, unset values are skipped, the last write wins"
   CHECK(SameJson(AttributesOf(span), R"({"a":{"b":"1"},"c":"2","dup":"second"})"));
 }
 
+TEST_CASE("with many keys a repeated key keeps its first position and takes the last value", "[attributes]") {
+  auto span = ValidSpan();
+  for (int i = 0; i < 40; ++i) AddString(&span, "k" + std::to_string(i), "v");  // past the linear-scan limit
+  AddString(&span, "k3", "flat repeat");
+  AddString(&span, ".k5", "empty segment repeat");  // the empty segment vanishes: emitted as "k5" again
+  const std::string attributes = AttributesOf(span);
+  CHECK(SameJson(attributes, [] {
+    std::string expected = "{";
+    for (int i = 0; i < 40; ++i) {
+      const std::string value = i == 3 ? "flat repeat" : i == 5 ? "empty segment repeat" : "v";
+      expected += (i > 0 ? "," : "") + ("\"k" + std::to_string(i) + "\":\"" + value + "\"");
+    }
+    return expected + "}";
+  }()));
+  CHECK(attributes.find("\"k3\"") < attributes.find("\"k4\""));
+  CHECK(attributes.find("\"k5\"") < attributes.find("\"k6\""));
+}
+
 TEST_CASE("a dotted extension of a key holding a value stays a literal dotted key", "[attributes]") {
   auto span = ValidSpan();
   auto* kv = span.add_attributes();
