@@ -471,6 +471,14 @@ class Query final {
     for (const std::string& value : values) sanitized.push_back(PgText(value));
     return Arg(TextArray(sanitized), "text[]");
   }
+  // `column = $n` for one value, `column = ANY($n)` for several: with a single value the planner can
+  // walk an index whose next key column is the ORDER BY (spans_project_kind_id for one span kind);
+  // `= ANY` of a one-element array does not give it that order.
+  Query& In(std::string_view column, const std::vector<std::string>& values) {
+    Sql(column);
+    if (values.size() == 1) return Sql(" = ").Str(values.front());
+    return Sql(" = ANY(").Strs(values).Sql(")");
+  }
 
   const std::string& sql() const { return sql_; }
   const std::vector<std::string>& args() const { return args_; }
@@ -1220,9 +1228,9 @@ absl::StatusOr<Page<SpanRecord>> PostgresStore::ListSpans(const SpanQuery& query
       q.Sql(" AND s.parent_id = ").Str(absl::AsciiStrToLower(*query.parent_id));
     }
   }
-  if (!query.names.empty()) q.Sql(" AND s.name = ANY(").Strs(query.names).Sql(")");
-  if (!query.span_kinds.empty()) q.Sql(" AND s.span_kind = ANY(").Strs(query.span_kinds).Sql(")");
-  if (!query.status_codes.empty()) q.Sql(" AND s.status_code = ANY(").Strs(query.status_codes).Sql(")");
+  if (!query.names.empty()) q.Sql(" AND ").In("s.name", query.names);
+  if (!query.span_kinds.empty()) q.Sql(" AND ").In("s.span_kind", query.span_kinds);
+  if (!query.status_codes.empty()) q.Sql(" AND ").In("s.status_code", query.status_codes);
   for (const AttributeFilter& filter : query.attributes) {
     if (filter.path.empty()) return Invalid("attribute filter with an empty key");
     // Not LiftedModelNameFilter here: measured at 1M spans, the column comparison made Postgres's planner

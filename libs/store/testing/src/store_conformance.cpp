@@ -529,7 +529,9 @@ void ListSpansFilters(const HarnessFactory& factory) {
 
   q = base;
   q.span_kinds = {"AGENT"};
-  CHECK(Sorted(SpanNumbers(*store, q)) == std::vector<uint64_t>{1, 4});
+  CHECK(SpanNumbers(*store, q) == std::vector<uint64_t>{4, 1});
+  q.span_kinds = {"LLM", "TOOL"};  // several kinds: one statement shape; one kind: another
+  CHECK(SpanNumbers(*store, q) == std::vector<uint64_t>{5, 3, 2});
 
   q = base;
   q.status_codes = {"OK", "ERROR"};
