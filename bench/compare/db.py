@@ -64,6 +64,9 @@ class Sqlite:
     def size_bytes(self):
         return self.conn.execute("SELECT page_count * page_size FROM pragma_page_count, pragma_page_size").fetchone()[0]
 
+    def analyze(self):
+        self.conn.execute("ANALYZE")
+
     def close(self):
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.close()
@@ -103,6 +106,11 @@ class Postgres:
 
     def size_bytes(self):
         return int(self.rows("SELECT pg_database_size(current_database())")[0][0])
+
+    def analyze(self):
+        """VACUUM (ANALYZE): the statistics, and the visibility map and hint bits that the insert-triggered
+        autovacuum would otherwise set in the background during the timed phases after a bulk load."""
+        run_as_postgres(psql_args(self.port, self.db, "--command=VACUUM (ANALYZE)"))
 
     def close(self):
         pass

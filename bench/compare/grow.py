@@ -8,7 +8,8 @@ sending a million spans through Phoenix's OTLP endpoint (it stores ~50-500 spans
     function in every database: a Python function registered in SQLite, md5() in Postgres), for span ids,
     parent ids, trace ids and root span ids alike, so every copy is a tree of the same shape;
   * copy c is shifted SHIFT_SECONDS * c earlier in time (spans, traces and, for Phoenix, span costs);
-  * everything else is copied as stored: names, kinds, attributes, events, token counts, costs. Session ids are
+  * everything else is copied as stored: names, kinds, attributes, events (the load generator sends none, so no
+    event times need shifting), token counts, costs. Session ids are
     kept, so the copies of a trace join its session (the session then has k times its traces), and the
     session rollups are recomputed from their traces afterwards — what ingesting the copies would have done;
   * copies are inserted oldest first (c = k - 1 down to 1), each in its own transaction, so row ids grow
@@ -24,6 +25,7 @@ copied as is.
 the systems' writers use (Osprey's libs/store, Phoenix's phoenix/db/insertion/span.py) and counts the rows
 that differ: it must be 0 on the ingested seed (the rules are the writers') and on the grown set.
 """
+import functools
 import hashlib
 
 from db import Sqlite
@@ -60,8 +62,10 @@ class Digest:
         return f"{self.count}:{self.total:032x}"[:len(str(self.count)) + 17]
 
 
+@functools.lru_cache(maxsize=4)
 def expected_digest(seed_spans, copies):
-    """The digest of copies 0..copies-1 of seed_spans [(span_id, trace_id, parent_id)]."""
+    """The digest of copies 0..copies-1 of seed_spans, a sorted tuple of (span_id, trace_id, parent_id)
+    (remembered: every system that stored the whole seed expects the same)."""
     d = Digest()
     for c in range(copies):
         for span_id, trace_id, parent_id in seed_spans:
@@ -135,7 +139,7 @@ class Growth:
         self.db.run_transactions(transactions)
 
     def analyze(self):
-        self.db.run_transactions([["ANALYZE"]])
+        self.db.analyze()
 
     def digest(self):
         d = Digest()
