@@ -1030,9 +1030,9 @@ def render_queries(results, queries_key, data_key):
     size = max(d["spans"] for d in data.values())
     L = [f"**Query latency on {size:,} spans** per system: a seed of {args['query_spans']:,} spans sent through "
          "OTLP/gRPC into each system (same seed and request split), then grown inside each system's own database "
-         f"to {data[names[0]]['copies']:,} copies of it (ids rewritten, times shifted; `bench/compare/grow.py`) "
-         + ("after the ingest phases, " if queries_key == "queries_pg" else "") +
-         "then `ANALYZE`, then the system restarted where it caches (Osprey embedded, Phoenix). One keep-alive "
+         f"to {data[names[0]]['copies']:,} copies of it (ids rewritten, times shifted; `bench/compare/grow.py`"
+         + ("; after the ingest phases" if queries_key == "queries_pg" else "") +
+         "), `ANALYZE` (Postgres: `VACUUM (ANALYZE)`), osprey-embedded and Phoenix restarted. One keep-alive "
          f"connection, sequential; 3 warm-up requests, then {args['query_repetitions']} or {args['query_seconds']} s "
          "per query. p50 / p99 ms:", ""]
     L.append("| query | request | " + " | ".join(names) + " |")
