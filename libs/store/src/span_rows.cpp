@@ -25,9 +25,9 @@ class DepthHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Dept
 
 }  // namespace
 
-// Parsing a StringStream takes RapidJSON's SSE2 string
-// scanner, which reads whole aligned 16-byte blocks: the text is copied into a buffer with 16 NUL
-// bytes of padding so those reads stay inside the allocation. An embedded NUL ends the parse, and the
+// The text is parsed in a scratch copy with 16 NUL bytes of padding: RapidJSON's SIMD string scanner
+// (when built with RAPIDJSON_SSE2) reads whole aligned 16-byte blocks, and the padding keeps those
+// reads inside the allocation. An embedded NUL ends the parse, and the
 // text is then refused, as raw NULs are not valid JSON.
 std::optional<std::string> CheckJson(const std::string& text, char open, const char* what) {
   if (text.empty()) return std::nullopt;
@@ -38,11 +38,15 @@ std::optional<std::string> CheckJson(const std::string& text, char open, const c
   thread_local std::string padded;
   padded.assign(text);
   padded.append(16, '\0');
-  rapidjson::StringStream stream(padded.c_str());
+  // In situ: strings are decoded inside the scratch copy instead of being pushed onto the reader's
+  // stack one character at a time: 4.9-5.3 -> 3.6-3.7 us per 1.7 KB attributes document (a one-off
+  // A/B of the two parses, three rounds; CheckJson was 16 % of the writer process in perf).
+  rapidjson::InsituStringStream stream(padded.data());
   rapidjson::Reader reader;
   DepthHandler handler;
   rapidjson::ParseResult result =
-      reader.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag>(stream, handler);
+      reader.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag>(
+          stream, handler);
   if (!result) {
     if (result.Code() == rapidjson::kParseErrorTermination) {
       return std::string(what) + " nests deeper than " + std::to_string(kMaxJsonDepth) + " levels";
