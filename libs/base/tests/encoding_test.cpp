@@ -32,4 +32,9 @@ TEST_CASE("utf-8 validation") {
   CHECK_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate
   CHECK_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // > U+10FFFF
   CHECK_FALSE(IsValidUtf8("\xff"));
+  // Past and inside the eight-byte ASCII skip: the bad byte is found wherever it sits.
+  CHECK(IsValidUtf8("sixteen ascii ch\xc3\xa9"));
+  CHECK_FALSE(IsValidUtf8("sixteen ascii ch\xff"));
+  CHECK_FALSE(IsValidUtf8("eight by\xc3tes more"));
+  CHECK_FALSE(IsValidUtf8("twelve bytes\xed\xa0\x80"));
 }

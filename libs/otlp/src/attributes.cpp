@@ -42,7 +42,7 @@ absl::Status Convert(const AnyValue& any, int depth, std::string* path, Allocato
   }
   switch (any.value_case()) {
     case AnyValue::kStringValue:
-      if (!IsValidUtf8(any.string_value())) {
+      if (!base::IsValidUtf8(any.string_value())) {
         return Invalid("string value" + AtPath(*path) + " is not valid UTF-8");
       }
       *out = StringView(any.string_value());
@@ -84,7 +84,7 @@ absl::Status Convert(const AnyValue& any, int depth, std::string* path, Allocato
       for (int i = 0; i < values.size(); ++i) {
         const auto& kv = values.Get(i);
         const size_t mark = path->size();
-        if (!IsValidUtf8(kv.key())) {
+        if (!base::IsValidUtf8(kv.key())) {
           return Invalid("kvlist key #" + std::to_string(i) + AtPath(*path) + " is not valid UTF-8");
         }
         path->append(path->empty() ? kv.key() : "." + kv.key());
@@ -391,7 +391,7 @@ absl::Status DecodeKeyValues(const KeyValues& key_values, std::string_view what,
   out->Reserve(out->size() + static_cast<size_t>(key_values.size()));
   for (int i = 0; i < key_values.size(); ++i) {
     const auto& kv = key_values.Get(i);
-    if (!IsValidUtf8(kv.key())) {
+    if (!base::IsValidUtf8(kv.key())) {
       return Invalid(std::string(what) + " key #" + std::to_string(i) + " is not valid UTF-8");
     }
     rapidjson::Value value;
@@ -658,16 +658,6 @@ std::string_view TruncateUtf8(std::string_view text, size_t max_chars) {
     ++chars;
   }
   return text;
-}
-
-bool IsValidUtf8(std::string_view text) {
-  size_t ascii = 0;
-  for (; ascii + 8 <= text.size(); ascii += 8) {
-    uint64_t word;
-    std::memcpy(&word, text.data() + ascii, 8);
-    if ((word & 0x8080808080808080ULL) != 0) break;
-  }
-  return base::IsValidUtf8(text.substr(ascii));
 }
 
 }  // namespace osprey::otlp::internal

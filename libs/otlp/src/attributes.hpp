@@ -155,7 +155,4 @@ std::string ToJsonText(const rapidjson::Value& value);
 // `text` cut to at most `max_chars` code points, on a UTF-8 boundary (a view into `text`).
 std::string_view TruncateUtf8(std::string_view text, size_t max_chars);
 
-// base::IsValidUtf8, skipping ASCII eight bytes at a time first (attribute text is mostly ASCII).
-bool IsValidUtf8(std::string_view text);
-
 }  // namespace osprey::otlp::internal

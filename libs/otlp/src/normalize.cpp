@@ -129,8 +129,8 @@ absl::Status Validate(const OtlpSpan& span) {
     return Reject("end_time_unix_nano " + std::to_string(span.end_time_unix_nano()) +
                   " is before start_time_unix_nano " + std::to_string(span.start_time_unix_nano()));
   }
-  if (!internal::IsValidUtf8(span.name())) return Reject("name is not valid UTF-8");
-  if (!internal::IsValidUtf8(span.status().message())) return Reject("status.message is not valid UTF-8");
+  if (!base::IsValidUtf8(span.name())) return Reject("name is not valid UTF-8");
+  if (!base::IsValidUtf8(span.status().message())) return Reject("status.message is not valid UTF-8");
   return absl::OkStatus();
 }
 
@@ -142,7 +142,7 @@ absl::StatusOr<std::string> EventsJson(const OtlpSpan& span, Allocator& allocato
   for (int i = 0; i < span.events_size(); ++i) {
     const auto& event = span.events(i);
     const std::string where = "event #" + std::to_string(i);
-    if (!internal::IsValidUtf8(event.name())) return Reject(where + " name is not valid UTF-8");
+    if (!base::IsValidUtf8(event.name())) return Reject(where + " name is not valid UTF-8");
     FlatAttributes attributes;
     OSPREY_RETURN_IF_ERROR(internal::DecodeKeyValues(event.attributes(), where + " attribute", allocator, &attributes));
     rapidjson::Value attributes_json(rapidjson::kObjectType);

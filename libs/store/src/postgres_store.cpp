@@ -983,59 +983,31 @@ absl::Status PostgresStore::WriteLocked(pqxx::work& tx, const std::vector<SpanRo
     }
   }
 
-  struct NewSpan {
-    std::string_view trace_id;
-    std::string_view span_id;
-    bool root = false;
-    std::string name;
-    int64_t start = 0;
-    int64_t end = 0;
-    bool error = false;
-    int64_t prompt = 0;
-    int64_t completion = 0;
-    int64_t total = 0;
-    std::string session_id;
-    double cost = 0;
-  };
-  std::vector<NewSpan> new_spans;
-  new_spans.reserve(fresh.size());
-  for (const SpanRow* row : fresh) {
-    const model::v1::Span& span = *row->span;
-    NewSpan& n = new_spans.emplace_back();
-    n.trace_id = row->trace_id;
-    n.span_id = row->span_id;
-    n.root = row->parent_id.empty();
-    if (n.root) n.name = PgText(span.name());
-    n.start = row->start;
-    n.end = row->end;
-    n.error = span.status_code() == model::v1::STATUS_CODE_ERROR;
-    n.prompt = span.llm_token_count_prompt();
-    n.completion = span.llm_token_count_completion();
-    n.total = row->token_total;
-    n.session_id = PgText(span.session_id());
-    n.cost = span.cost().has_total() ? span.cost().total() : 0;
-  }
-  std::sort(new_spans.begin(), new_spans.end(), [](const NewSpan& a, const NewSpan& b) {
-    return std::tie(a.trace_id, a.span_id) < std::tie(b.trace_id, b.span_id);
+  // Rollups from the new rows, in (trace_id, span_id) order: a trace's root is its lowest new root span
+  // id and its session the first new span id carrying one.
+  std::vector<const SpanRow*> new_spans = fresh;
+  std::sort(new_spans.begin(), new_spans.end(), [](const SpanRow* a, const SpanRow* b) {
+    return std::tie(a->trace_id, a->span_id) < std::tie(b->trace_id, b->span_id);
   });
   std::map<int64_t, int64_t> project_last_span;
-  for (const NewSpan& span : new_spans) {
-    TraceState& trace = traces.find(span.trace_id)->second;
+  for (const SpanRow* row : new_spans) {
+    const model::v1::Span& span = *row->span;
+    TraceState& trace = traces.find(row->trace_id)->second;
     ++trace.spans;
-    trace.min_start = std::min(trace.min_start, span.start);
-    trace.max_end = std::max(trace.max_end, span.end);
-    if (span.error) ++trace.errors;
-    trace.tokens_prompt += span.prompt;
-    trace.tokens_completion += span.completion;
-    trace.tokens_total += span.total;
-    trace.cost_total += span.cost;
-    if (span.root && !trace.root_span_id) {  // sorted: the lowest new root span id
-      trace.root_span_id = std::string(span.span_id);
-      trace.root_span_name = span.name;
+    trace.min_start = std::min(trace.min_start, row->start);
+    trace.max_end = std::max(trace.max_end, row->end);
+    if (span.status_code() == model::v1::STATUS_CODE_ERROR) ++trace.errors;
+    trace.tokens_prompt += span.llm_token_count_prompt();
+    trace.tokens_completion += span.llm_token_count_completion();
+    trace.tokens_total += row->token_total;
+    trace.cost_total += span.cost().has_total() ? span.cost().total() : 0;
+    if (row->parent_id.empty() && !trace.root_span_id) {  // sorted: the lowest new root span id
+      trace.root_span_id = row->span_id;
+      trace.root_span_name = PgText(span.name());
     }
-    if (trace.session_id.empty() && !span.session_id.empty()) trace.session_id = span.session_id;
-    auto [last, first] = project_last_span.try_emplace(trace.project_id, span.start);
-    if (!first) last->second = std::max(last->second, span.start);
+    if (trace.session_id.empty() && !span.session_id().empty()) trace.session_id = PgText(span.session_id());
+    auto [last, first] = project_last_span.try_emplace(trace.project_id, row->start);
+    if (!first) last->second = std::max(last->second, row->start);
   }
 
   // 5. Sessions: those traces join in this call (created if new, in the project of the first
