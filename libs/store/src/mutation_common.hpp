@@ -4,6 +4,7 @@
 // same text in both stores, and key normalization.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <variant>
 
@@ -42,5 +43,63 @@ inline absl::Status SeveralSourceProjects() {
 
 // OTel hex ids are stored in lowercase; session ids are compared as given.
 inline std::string LowerHex(const std::string& id) { return absl::AsciiStrToLower(id); }
+
+// Project rollups (migration 0007): what a set of traces adds to its projects' rows. A mutation
+// collects the totals of the traces it touches with a minus sign before it changes them and with a
+// plus sign after (for the traces that remain), then applies the sum per project, last and in project
+// id order (the writer's lock order on Postgres: traces, sessions, projects).
+struct ProjectTotals {
+  int64_t traces = 0;
+  int64_t spans = 0;
+  int64_t error_traces = 0;
+  int64_t tokens_prompt = 0;
+  int64_t tokens_completion = 0;
+  int64_t tokens_total = 0;
+  double cost = 0;
+
+  bool Zero() const {
+    return traces == 0 && spans == 0 && error_traces == 0 && tokens_prompt == 0 && tokens_completion == 0 &&
+           tokens_total == 0 && cost == 0;
+  }
+};
+
+class ProjectDeltas final {
+ public:
+  // Adds `sign` times `totals` to the project's delta.
+  void Add(int64_t project_id, const ProjectTotals& totals, int sign) {
+    ProjectTotals& d = by_project_[project_id];
+    d.traces += sign * totals.traces;
+    d.spans += sign * totals.spans;
+    d.error_traces += sign * totals.error_traces;
+    d.tokens_prompt += sign * totals.tokens_prompt;
+    d.tokens_completion += sign * totals.tokens_completion;
+    d.tokens_total += sign * totals.tokens_total;
+    d.cost += sign * totals.cost;
+  }
+  const std::map<int64_t, ProjectTotals>& by_project() const { return by_project_; }
+
+ private:
+  std::map<int64_t, ProjectTotals> by_project_;
+};
+
+// Per-project totals of the traces matching `condition` (SQL over `traces`, the same in both dialects
+// but for its placeholders); columns in ProjectTotals order after project_id.
+inline std::string TraceTotalsSql(const std::string& condition) {
+  return "SELECT project_id, count(*), sum(span_count), sum(CASE WHEN error_count > 0 THEN 1 ELSE 0 END), "
+         "sum(token_count_prompt), sum(token_count_completion), sum(token_count_total), sum(cost_total) "
+         "FROM traces WHERE " +
+         condition + " GROUP BY project_id";
+}
+
+// Adds one project's delta; parameters in ProjectTotals order, then the project id. A project left
+// without traces gets a cost of exactly 0, not the rounding residue of adding and subtracting doubles.
+inline std::string AddProjectTotalsSql(bool postgres) {
+  auto p = [postgres](int n) { return (postgres ? "$" : "?") + std::to_string(n); };
+  return "UPDATE projects SET trace_count = trace_count + " + p(1) + ", span_count = span_count + " + p(2) +
+         ", error_trace_count = error_trace_count + " + p(3) + ", token_count_prompt = token_count_prompt + " + p(4) +
+         ", token_count_completion = token_count_completion + " + p(5) + ", token_count_total = token_count_total + " +
+         p(6) + ", cost_total = CASE WHEN trace_count + " + p(1) + " = 0 THEN 0 ELSE cost_total + " + p(7) + " END" +
+         " WHERE id = " + p(8);
+}
 
 }  // namespace osprey::store::internal

@@ -70,6 +70,27 @@ std::optional<int64_t> OptionalInt(const pqxx::field& field) {
   return field.as<int64_t>();
 }
 
+// Adds `sign` times the per-project totals of the traces matching `condition` to `deltas`.
+template <typename... Args>
+void CollectTotals(pqxx::work& tx, ProjectDeltas& deltas, int sign, const std::string& condition, Args&&... args) {
+  for (const pqxx::row& row : tx.exec_params(TraceTotalsSql(condition), std::forward<Args>(args)...)) {
+    deltas.Add(row[0].as<int64_t>(),
+               ProjectTotals{row[1].as<int64_t>(), row[2].as<int64_t>(), row[3].as<int64_t>(), row[4].as<int64_t>(),
+                             row[5].as<int64_t>(), row[6].as<int64_t>(), row[7].as<double>()},
+               sign);
+  }
+}
+
+// The collected deltas added to the projects' rollups, in project id order: projects are the last rows
+// a mutation locks, as in the writer.
+void ApplyDeltas(pqxx::work& tx, const ProjectDeltas& deltas) {
+  for (const auto& [project_id, d] : deltas.by_project()) {
+    if (d.Zero()) continue;
+    tx.exec_params(AddProjectTotalsSql(/*postgres=*/true), d.traces, d.spans, d.error_traces, d.tokens_prompt,
+                   d.tokens_completion, d.tokens_total, d.cost, project_id);
+  }
+}
+
 }  // namespace
 
 absl::Status PgUpdateProjectDescription(pqxx::work& tx, int64_t id, const std::optional<std::string>& description) {
@@ -97,7 +118,8 @@ absl::Status PgRenameProject(pqxx::work& tx, int64_t id, const std::string& name
       "UPDATE projects SET name = $1, updated_at = $2 WHERE id = $3 "
       "AND NOT EXISTS (SELECT 1 FROM projects WHERE name = $1) RETURNING 1",
       name, static_cast<int64_t>(base::NowUnixNanos()), id);
-  if (renamed.empty()) return base::Permanent(absl::StatusCode::kAlreadyExists, "project \"" + name + "\" already exists");
+  if (renamed.empty())
+    return base::Permanent(absl::StatusCode::kAlreadyExists, "project \"" + name + "\" already exists");
   return absl::OkStatus();
 }
 
@@ -105,8 +127,12 @@ absl::Status PgDeleteProject(pqxx::work& tx, int64_t id) {
   pqxx::result project = tx.exec_params("SELECT name FROM projects WHERE id = $1", id);
   if (project.empty()) return ProjectNotFound(id);
   if (project[0][0].as<std::string>() == "default") return DefaultProjectUndeletable();
-  // Lock order as the writer's: the project's traces by trace_id, then sessions by session_id.
-  tx.exec_params("SELECT 1 FROM traces WHERE project_id = $1 ORDER BY trace_id FOR UPDATE", id);
+  // Lock order as the writer's: the traces that go (the project's, and those of other projects in its
+  // sessions) by trace_id, then sessions by session_id, then projects.
+  tx.exec_params(
+      "SELECT 1 FROM traces WHERE project_id = $1 OR session_rowid IN (SELECT id FROM sessions WHERE project_id = $1) "
+      "ORDER BY trace_id FOR UPDATE",
+      id);
   std::set<int64_t> foreign_sessions;  // sessions of other projects holding traces of this one
   for (const pqxx::row& row :
        tx.exec_params("SELECT DISTINCT t.session_rowid FROM traces t JOIN sessions s ON s.id = t.session_rowid "
@@ -115,10 +141,16 @@ absl::Status PgDeleteProject(pqxx::work& tx, int64_t id) {
     foreign_sessions.insert(row[0].as<int64_t>());
   }
   tx.exec_params("SELECT 1 FROM sessions WHERE project_id = $1 ORDER BY session_id FOR UPDATE", id);
+  // Traces of other projects (moved out of a session that stayed here) go with this project's
+  // sessions: their projects lose them.
+  ProjectDeltas deltas;
+  CollectTotals(tx, deltas, -1, "project_id <> $1 AND session_rowid IN (SELECT id FROM sessions WHERE project_id = $1)",
+                id);
   // Sessions, traces, spans and their dependents follow by ON DELETE CASCADE.
   pqxx::result deleted = tx.exec_params("DELETE FROM projects WHERE id = $1 RETURNING 1", id);
   if (deleted.empty()) return ProjectNotFound(id);
   for (int64_t session : foreign_sessions) RecomputeSession(tx, session);
+  ApplyDeltas(tx, deltas);
   return absl::OkStatus();
 }
 
@@ -140,11 +172,14 @@ absl::Status PgDeleteSpan(pqxx::work& tx, const RowKey& key) {
   const int64_t trace_rowid = span[0][1].as<int64_t>();
   pqxx::result trace = tx.exec_params("SELECT session_rowid FROM traces WHERE id = $1 FOR UPDATE", trace_rowid);
   // Under the trace lock: the span may have gone with a concurrent delete.
-  if (trace.empty() || tx.exec_params("DELETE FROM spans WHERE id = $1 RETURNING 1", span_rowid).empty()) {
-    return NotFound("span", key);
-  }
+  if (trace.empty()) return NotFound("span", key);
+  ProjectDeltas deltas;
+  CollectTotals(tx, deltas, -1, "id = $1", trace_rowid);
+  if (tx.exec_params("DELETE FROM spans WHERE id = $1 RETURNING 1", span_rowid).empty()) return NotFound("span", key);
   RecomputeTrace(tx, trace_rowid);
+  CollectTotals(tx, deltas, +1, "id = $1", trace_rowid);
   if (std::optional<int64_t> session = OptionalInt(trace[0][0])) RecomputeSession(tx, *session);
+  ApplyDeltas(tx, deltas);
   return absl::OkStatus();
 }
 
@@ -153,10 +188,22 @@ absl::Status PgDeleteTrace(pqxx::work& tx, const RowKey& key) {
   pqxx::result trace = FindByKey(tx, "SELECT id, session_rowid FROM traces", "trace_id", key, /*lower=*/true);
   if (trace.empty()) return NotFound("trace", key);
   const int64_t trace_rowid = trace[0][0].as<int64_t>();
-  // Spans (and whatever references them) go with the trace through ON DELETE CASCADE.
-  pqxx::result deleted = tx.exec_params("DELETE FROM traces WHERE id = $1 RETURNING session_rowid", trace_rowid);
+  // Spans (and whatever references them) go with the trace through ON DELETE CASCADE. The deleted row
+  // carries the totals its project loses (read under the delete's row lock, so no writer adds to it).
+  pqxx::result deleted = tx.exec_params(
+      "DELETE FROM traces WHERE id = $1 RETURNING session_rowid, project_id, 1, span_count, "
+      "CASE WHEN error_count > 0 THEN 1 ELSE 0 END, token_count_prompt, token_count_completion, token_count_total, "
+      "cost_total",
+      trace_rowid);
   if (deleted.empty()) return NotFound("trace", key);
-  if (std::optional<int64_t> session = OptionalInt(deleted[0][0])) RecomputeSession(tx, *session);
+  const pqxx::row& row = deleted[0];
+  if (std::optional<int64_t> session = OptionalInt(row[0])) RecomputeSession(tx, *session);
+  ProjectDeltas deltas;
+  deltas.Add(row[1].as<int64_t>(),
+             ProjectTotals{row[2].as<int64_t>(), row[3].as<int64_t>(), row[4].as<int64_t>(), row[5].as<int64_t>(),
+                           row[6].as<int64_t>(), row[7].as<int64_t>(), row[8].as<double>()},
+             -1);
+  ApplyDeltas(tx, deltas);
   return absl::OkStatus();
 }
 
@@ -171,8 +218,11 @@ absl::StatusOr<int64_t> PgDeleteSessions(pqxx::work& tx, const std::vector<RowKe
   const std::string ids = Ints(rowids);
   tx.exec_params("SELECT 1 FROM traces WHERE session_rowid = ANY($1::bigint[]) ORDER BY trace_id FOR UPDATE", ids);
   tx.exec_params("SELECT 1 FROM sessions WHERE id = ANY($1::bigint[]) ORDER BY session_id FOR UPDATE", ids);
+  ProjectDeltas deltas;
+  CollectTotals(tx, deltas, -1, "session_rowid = ANY($1::bigint[])", ids);
   // Traces and spans of the sessions follow by ON DELETE CASCADE.
   pqxx::result deleted = tx.exec_params("DELETE FROM sessions WHERE id = ANY($1::bigint[]) RETURNING 1", ids);
+  ApplyDeltas(tx, deltas);
   return static_cast<int64_t>(deleted.size());
 }
 
@@ -209,7 +259,11 @@ absl::StatusOr<TransferResult> PgTransferTraces(pqxx::work& tx, const std::vecto
     tx.exec_params("SELECT 1 FROM sessions WHERE id = ANY($1::bigint[]) ORDER BY session_id FOR UPDATE",
                    Ints(sessions));
   }
+  ProjectDeltas deltas;
+  CollectTotals(tx, deltas, -1, "id = ANY($1::bigint[])", ids);
   tx.exec_params("UPDATE traces SET project_id = $1 WHERE id = ANY($2::bigint[])", destination_project_id, ids);
+  CollectTotals(tx, deltas, +1, "id = ANY($1::bigint[])", ids);
+  ApplyDeltas(tx, deltas);  // locks both projects in id order before last_span_at below
   tx.exec_params("UPDATE spans SET project_id = $1 WHERE trace_rowid = ANY($2::bigint[])", destination_project_id, ids);
   if (!sessions.empty()) {
     tx.exec_params(

@@ -86,6 +86,39 @@ absl::StatusOr<std::optional<TraceRow>> FindTrace(Connection& db, const RowKey& 
   return std::optional<TraceRow>(TraceRow{stmt->Int(0), stmt->Int(1), stmt->OptionalInt(2)});
 }
 
+// Adds `sign` times the per-project totals of the traces matching `condition` to `deltas`.
+absl::Status CollectTotals(Connection& db, const std::string& condition, const std::vector<Value>& args, int sign,
+                           ProjectDeltas& deltas) {
+  OSPREY_ASSIGN_OR_RETURN(Bound stmt, Bound::Make(db, TraceTotalsSql(condition), args));
+  while (true) {
+    OSPREY_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) return absl::OkStatus();
+    deltas.Add(stmt->Int(0),
+               ProjectTotals{stmt->Int(1), stmt->Int(2), stmt->Int(3), stmt->Int(4), stmt->Int(5), stmt->Int(6),
+                             stmt->Double(7)},
+               sign);
+  }
+}
+
+// The collected deltas added to the projects' rollups, in project id order.
+absl::Status ApplyDeltas(Connection& db, const ProjectDeltas& deltas) {
+  OSPREY_ASSIGN_OR_RETURN(Statement * update, db.Cached(AddProjectTotalsSql(/*postgres=*/false)));
+  for (const auto& [project_id, d] : deltas.by_project()) {
+    if (d.Zero()) continue;
+    ResetGuard reset(update);
+    update->BindInt(1, d.traces);
+    update->BindInt(2, d.spans);
+    update->BindInt(3, d.error_traces);
+    update->BindInt(4, d.tokens_prompt);
+    update->BindInt(5, d.tokens_completion);
+    update->BindInt(6, d.tokens_total);
+    update->BindDouble(7, d.cost);
+    update->BindInt(8, project_id);
+    OSPREY_RETURN_IF_ERROR(update->Run());
+  }
+  return absl::OkStatus();
+}
+
 // A session's rollups from its traces, or the session deleted when it has none left.
 absl::Status RecomputeSession(Connection& db, int64_t session_rowid) {
   OSPREY_RETURN_IF_ERROR(
@@ -127,30 +160,34 @@ absl::Status DeleteSpanLocked(Connection& db, const RowKey& key) {
   int64_t span_rowid = 0;
   int64_t trace_rowid = 0;
   {
-    OSPREY_ASSIGN_OR_RETURN(Bound find, Bound::Make(db,
-                                                    by_rowid ? "SELECT id, trace_rowid FROM spans WHERE id = ?"
-                                                             : kFindSpanById,
-                                                    {by_rowid ? Value(std::get<int64_t>(key))
-                                                              : Value(LowerHex(std::get<std::string>(key)))}));
+    OSPREY_ASSIGN_OR_RETURN(
+        Bound find,
+        Bound::Make(db, by_rowid ? "SELECT id, trace_rowid FROM spans WHERE id = ?" : kFindSpanById,
+                    {by_rowid ? Value(std::get<int64_t>(key)) : Value(LowerHex(std::get<std::string>(key)))}));
     OSPREY_ASSIGN_OR_RETURN(bool found, find->Step());
     if (!found) return NotFound("span", key);
     span_rowid = find->Int(0);
     trace_rowid = find->Int(1);
   }
   OSPREY_ASSIGN_OR_RETURN(std::optional<TraceRow> trace, FindTrace(db, RowKey(trace_rowid)));
+  ProjectDeltas deltas;
+  OSPREY_RETURN_IF_ERROR(CollectTotals(db, "id = ?", {trace_rowid}, -1, deltas));
   OSPREY_RETURN_IF_ERROR(Exec(db, "DELETE FROM spans WHERE id = ?", {span_rowid}));
   OSPREY_RETURN_IF_ERROR(RecomputeTrace(db, trace_rowid).status());
+  OSPREY_RETURN_IF_ERROR(CollectTotals(db, "id = ?", {trace_rowid}, +1, deltas));
   if (trace && trace->session_rowid) OSPREY_RETURN_IF_ERROR(RecomputeSession(db, *trace->session_rowid));
-  return absl::OkStatus();
+  return ApplyDeltas(db, deltas);
 }
 
 absl::Status DeleteTraceLocked(Connection& db, const RowKey& key) {
   OSPREY_ASSIGN_OR_RETURN(std::optional<TraceRow> trace, FindTrace(db, key));
   if (!trace) return NotFound("trace", key);
+  ProjectDeltas deltas;
+  OSPREY_RETURN_IF_ERROR(CollectTotals(db, "id = ?", {trace->rowid}, -1, deltas));
   // Spans (and whatever references them) go with the trace through ON DELETE CASCADE.
   OSPREY_RETURN_IF_ERROR(Exec(db, "DELETE FROM traces WHERE id = ?", {trace->rowid}));
   if (trace->session_rowid) OSPREY_RETURN_IF_ERROR(RecomputeSession(db, *trace->session_rowid));
-  return absl::OkStatus();
+  return ApplyDeltas(db, deltas);
 }
 
 }  // namespace
@@ -215,11 +252,18 @@ absl::Status SqliteDeleteProject(Connection& db, int64_t id) {
                    foreign_sessions.push_back(foreign->Int(0));
                  }
                }
+               // Traces of other projects (moved out of a session that stayed here) go with this
+               // project's sessions: their projects lose them.
+               ProjectDeltas deltas;
+               OSPREY_RETURN_IF_ERROR(CollectTotals(
+                   db, "project_id <> ?1 AND session_rowid IN (SELECT id FROM sessions WHERE project_id = ?1)", {id},
+                   -1, deltas));
                // Sessions, traces, spans and their dependents follow by ON DELETE CASCADE.
                OSPREY_RETURN_IF_ERROR(Exec(db, "DELETE FROM projects WHERE id = ?", {id}));
                for (int64_t session : foreign_sessions) {
                  OSPREY_RETURN_IF_ERROR(RecomputeSession(db, session));
                }
+               OSPREY_RETURN_IF_ERROR(ApplyDeltas(db, deltas));
                return true;
              })
       .status();
@@ -256,15 +300,21 @@ absl::Status SqliteDeleteTrace(Connection& db, const RowKey& trace) {
 absl::StatusOr<int64_t> SqliteDeleteSessions(Connection& db, const std::vector<RowKey>& sessions) {
   return InTransaction<int64_t>(db, [&]() -> absl::StatusOr<int64_t> {
     int64_t deleted = 0;
+    ProjectDeltas deltas;
     for (const RowKey& key : sessions) {
       // Traces and spans of the session follow by ON DELETE CASCADE.
       if (const int64_t* rowid = std::get_if<int64_t>(&key)) {
+        OSPREY_RETURN_IF_ERROR(CollectTotals(db, "session_rowid = ?", {*rowid}, -1, deltas));
         OSPREY_RETURN_IF_ERROR(Exec(db, "DELETE FROM sessions WHERE id = ?", {*rowid}));
       } else {
-        OSPREY_RETURN_IF_ERROR(Exec(db, "DELETE FROM sessions WHERE session_id = ?", {std::get<std::string>(key)}));
+        const std::string& session_id = std::get<std::string>(key);
+        OSPREY_RETURN_IF_ERROR(CollectTotals(db, "session_rowid = (SELECT id FROM sessions WHERE session_id = ?)",
+                                             {session_id}, -1, deltas));
+        OSPREY_RETURN_IF_ERROR(Exec(db, "DELETE FROM sessions WHERE session_id = ?", {session_id}));
       }
       deleted += db.Changes();
     }
+    OSPREY_RETURN_IF_ERROR(ApplyDeltas(db, deltas));
     return deleted;
   });
 }
@@ -288,9 +338,12 @@ absl::StatusOr<TransferResult> SqliteTransferTraces(Connection& db, const std::v
       if (!found) return ProjectNotFound(destination_project_id);
     }
     std::set<int64_t> sessions;
+    ProjectDeltas deltas;
     for (const auto& [rowid, trace] : moving) {
+      OSPREY_RETURN_IF_ERROR(CollectTotals(db, "id = ?", {rowid}, -1, deltas));
       OSPREY_RETURN_IF_ERROR(
           Exec(db, "UPDATE traces SET project_id = ? WHERE id = ?", {destination_project_id, rowid}));
+      OSPREY_RETURN_IF_ERROR(CollectTotals(db, "id = ?", {rowid}, +1, deltas));
       OSPREY_RETURN_IF_ERROR(
           Exec(db, "UPDATE spans SET project_id = ? WHERE trace_rowid = ?", {destination_project_id, rowid}));
       OSPREY_RETURN_IF_ERROR(Exec(db,
@@ -306,6 +359,7 @@ absl::StatusOr<TransferResult> SqliteTransferTraces(Connection& db, const std::v
                                   "(SELECT 1 FROM traces WHERE session_rowid = ?2 AND project_id <> ?1)",
                                   {destination_project_id, session}));
     }
+    OSPREY_RETURN_IF_ERROR(ApplyDeltas(db, deltas));
     return TransferResult{static_cast<int64_t>(moving.size())};
   });
 }

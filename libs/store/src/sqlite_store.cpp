@@ -17,11 +17,12 @@
 
 #include "absl/strings/ascii.h"
 #include "migrations.hpp"
+#include "mutation_common.hpp"
 #include "osprey/base/encoding.hpp"
 #include "osprey/base/status.hpp"
 #include "osprey/base/time.hpp"
-#include "span_rows.hpp"
 #include "prompt_sql.hpp"
+#include "span_rows.hpp"
 #include "sqlite_annotations.hpp"
 #include "sqlite_db.hpp"
 #include "sqlite_mutations.hpp"
@@ -67,6 +68,12 @@ struct TraceDelta {
   std::string root_span_name;
   std::string session_id;  // from the first new span carrying one, in (trace_id, span_id) order
   std::optional<int64_t> new_session_rowid;
+};
+
+// What one write adds to a project: activity and rollups (migration 0007).
+struct ProjectDelta {
+  int64_t last_span_start = std::numeric_limits<int64_t>::min();
+  internal::ProjectTotals totals;
 };
 
 struct SessionDelta {
@@ -653,7 +660,7 @@ absl::Status SqliteStore::WriteLocked(Connection& db, const std::vector<SpanRow>
 
   std::map<std::string, int64_t> projects_by_name;
   std::map<std::string, TraceDelta> traces;  // by trace id: iteration order is the rollup order
-  std::map<int64_t, int64_t> project_last_span;
+  std::map<int64_t, ProjectDelta> projects;  // by project id
 
   // 1. Insert the spans; remember what each new one adds to its trace.
   for (const SpanRow& row : rows) {
@@ -742,8 +749,8 @@ absl::Status SqliteStore::WriteLocked(Connection& db, const std::vector<SpanRow>
       trace.root_span_name = span.name();
     }
     if (trace.session_id.empty() && !span.session_id().empty()) trace.session_id = span.session_id();
-    auto [last, inserted] = project_last_span.try_emplace(trace.project_id, row.start);
-    if (!inserted) last->second = std::max(last->second, row.start);
+    int64_t& last_span_start = projects[trace.project_id].last_span_start;
+    last_span_start = std::max(last_span_start, row.start);
   }
 
   // 2. Sessions that traces join in this write, created in session id order.
@@ -798,7 +805,8 @@ absl::Status SqliteStore::WriteLocked(Connection& db, const std::vector<SpanRow>
                 "THEN ?8 ELSE root_span_id END, "
                 "session_rowid = coalesce(session_rowid, ?10), cost_total = cost_total + ?12 "
                 "WHERE id = ?11 "
-                "RETURNING start_time, end_time, token_count_prompt, token_count_completion, token_count_total"));
+                "RETURNING start_time, end_time, token_count_prompt, token_count_completion, token_count_total, "
+                "error_count"));
   OSPREY_ASSIGN_OR_RETURN(Statement * delete_trace, db.Cached("DELETE FROM traces WHERE id = ?"));
   std::map<int64_t, SessionDelta> sessions;  // by row id
   for (auto& [trace_id, trace] : traces) {
@@ -837,6 +845,14 @@ absl::Status SqliteStore::WriteLocked(Connection& db, const std::vector<SpanRow>
     u.BindDouble(12, trace.cost_total);
     OSPREY_ASSIGN_OR_RETURN(bool row, u.Step());
     if (!row) return base::Permanent(absl::StatusCode::kInternal, "trace row vanished: " + trace_id);
+    internal::ProjectTotals& project = projects[trace.project_id].totals;
+    if (trace.created) ++project.traces;
+    project.spans += trace.spans;
+    if (trace.errors > 0 && u.Int(5) == trace.errors) ++project.error_traces;  // its first error spans
+    project.tokens_prompt += trace.tokens_prompt;
+    project.tokens_completion += trace.tokens_completion;
+    project.tokens_total += trace.tokens_total;
+    project.cost += trace.cost_total;
     if (trace.session_rowid) {
       SessionDelta& delta = sessions[*trace.session_rowid];
       delta.min_start = std::min(delta.min_start, u.Int(0));
@@ -877,15 +893,27 @@ absl::Status SqliteStore::WriteLocked(Connection& db, const std::vector<SpanRow>
     }
   }
 
-  // 5. Project activity, in project id order.
-  if (!project_last_span.empty()) {
+  // 5. Project activity and rollups, in project id order.
+  if (!projects.empty()) {
     OSPREY_ASSIGN_OR_RETURN(
         Statement * update_project,
-        db.Cached("UPDATE projects SET last_span_at = max(coalesce(last_span_at, ?2), ?2) WHERE id = ?1"));
-    for (const auto& [project_id, last] : project_last_span) {
+        db.Cached("UPDATE projects SET last_span_at = max(coalesce(last_span_at, ?2), ?2), "
+                  "trace_count = trace_count + ?3, span_count = span_count + ?4, "
+                  "error_trace_count = error_trace_count + ?5, token_count_prompt = token_count_prompt + ?6, "
+                  "token_count_completion = token_count_completion + ?7, token_count_total = token_count_total + ?8, "
+                  "cost_total = cost_total + ?9 WHERE id = ?1"));
+    for (const auto& [project_id, delta] : projects) {
+      const internal::ProjectTotals& t = delta.totals;
       ResetGuard reset(update_project);
       update_project->BindInt(1, project_id);
-      update_project->BindInt(2, last);
+      update_project->BindInt(2, delta.last_span_start);
+      update_project->BindInt(3, t.traces);
+      update_project->BindInt(4, t.spans);
+      update_project->BindInt(5, t.error_traces);
+      update_project->BindInt(6, t.tokens_prompt);
+      update_project->BindInt(7, t.tokens_completion);
+      update_project->BindInt(8, t.tokens_total);
+      update_project->BindDouble(9, t.cost);
       OSPREY_RETURN_IF_ERROR(update_project->Run());
     }
   }

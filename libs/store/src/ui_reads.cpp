@@ -1,6 +1,7 @@
 #include "osprey/store/ui_reads.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <string>
 #include <utility>
 #include <variant>
@@ -55,6 +56,13 @@ std::string AsText(const SqlValue& value) {
   return std::string();
 }
 
+std::optional<std::string> AsOptionalText(const SqlValue& value) {
+  if (std::holds_alternative<std::monostate>(value)) return std::nullopt;
+  return AsText(value);
+}
+
+bool Windowed(const SummaryWindow& window) { return window.start_time_ns || window.end_time_ns; }
+
 void AppendWindow(Sql& sql, const SummaryWindow& window) {
   if (window.start_time_ns) sql.Text(" AND start_time >= ").Int(*window.start_time_ns);
   if (window.end_time_ns) sql.Text(" AND start_time < ").Int(*window.end_time_ns);
@@ -64,11 +72,20 @@ void AppendWindow(Sql& sql, const SummaryWindow& window) {
 
 absl::StatusOr<std::vector<ProjectSummary>> ReadProjectSummaries(SqlReader& db, const SummaryWindow& window) {
   Sql totals(db.dialect());
-  totals.Text(
-      "SELECT project_id, COUNT(*), SUM(CASE WHEN error_count > 0 THEN 1 ELSE 0 END), SUM(token_count_prompt), "
-      "SUM(token_count_completion), SUM(token_count_total), MAX(start_time), SUM(cost_total) FROM traces WHERE 1 = 1");
-  AppendWindow(totals, window);
-  totals.Text(" GROUP BY project_id ORDER BY project_id");
+  if (Windowed(window)) {
+    totals.Text(
+        "SELECT project_id, COUNT(*), SUM(CASE WHEN error_count > 0 THEN 1 ELSE 0 END), SUM(token_count_prompt), "
+        "SUM(token_count_completion), SUM(token_count_total), MAX(start_time), SUM(cost_total) FROM traces "
+        "WHERE 1 = 1");
+    AppendWindow(totals, window);
+    totals.Text(" GROUP BY project_id ORDER BY project_id");
+  } else {
+    // The rollups of the project rows; the latest start is one probe of traces_project_start.
+    totals.Text(
+        "SELECT id, trace_count, error_trace_count, token_count_prompt, token_count_completion, token_count_total, "
+        "(SELECT MAX(start_time) FROM traces WHERE project_id = projects.id), cost_total FROM projects "
+        "WHERE trace_count > 0 ORDER BY id");
+  }
   OSPREY_ASSIGN_OR_RETURN(SqlRows rows, db.RunReadQuery(totals.Take()));
 
   std::vector<ProjectSummary> summaries;
@@ -118,6 +135,32 @@ absl::StatusOr<std::vector<ProjectSummary>> ReadProjectSummaries(SqlReader& db, 
     }
   }
   return summaries;
+}
+
+absl::StatusOr<std::vector<ProjectRollup>> ReadProjectRollups(SqlReader& db) {
+  SqlQuery query;
+  query.sql =
+      "SELECT id, name, description, trace_count, span_count, error_trace_count, token_count_prompt, "
+      "token_count_completion, token_count_total, cost_total FROM projects ORDER BY id";
+  query.max_rows = std::numeric_limits<int64_t>::max();
+  OSPREY_ASSIGN_OR_RETURN(SqlRows rows, db.RunReadQuery(query));
+  std::vector<ProjectRollup> rollups;
+  rollups.reserve(rows.rows.size());
+  for (const auto& row : rows.rows) {
+    ProjectRollup r;
+    r.project_id = AsInt(row[0]);
+    r.name = AsText(row[1]);
+    r.description = AsOptionalText(row[2]);
+    r.trace_count = AsInt(row[3]);
+    r.span_count = AsInt(row[4]);
+    r.error_trace_count = AsInt(row[5]);
+    r.token_count_prompt = AsInt(row[6]);
+    r.token_count_completion = AsInt(row[7]);
+    r.token_count_total = AsInt(row[8]);
+    r.cost_total = AsDouble(row[9]);
+    rollups.push_back(std::move(r));
+  }
+  return rollups;
 }
 
 absl::StatusOr<OutlinePage> ReadTraceOutline(SqlReader& db, int64_t trace_rowid,

@@ -15,6 +15,7 @@
 #include "osprey/storetest/annotations_conformance.hpp"
 #include "osprey/storetest/mutations_conformance.hpp"
 #include "osprey/storetest/prompts_conformance.hpp"
+#include "osprey/storetest/rollups_conformance.hpp"
 
 namespace osprey::storetest {
 
@@ -58,10 +59,10 @@ void SpanIdsRacingAcrossTraces(const HarnessFactory& factory);
 
 #define OSPREY_STORE_CONFORMANCE_TESTS(prefix, factory)                                                               \
   OSPREY_STORETEST_CASE(prefix, "write is idempotent", IdempotentWrite, factory)                                      \
-  OSPREY_STORETEST_CASE(prefix, "spans by span id among many traces", SpansBySpanIdAmongManyTraces, factory)         \
+  OSPREY_STORETEST_CASE(prefix, "spans by span id among many traces", SpansBySpanIdAmongManyTraces, factory)          \
   OSPREY_STORETEST_CASE(prefix, "rollups when children arrive before parents", RollupsChildrenBeforeParents, factory) \
   OSPREY_STORETEST_CASE(prefix, "token totals and error count", TokenTotalsAndErrors, factory)                        \
-  OSPREY_STORETEST_CASE(prefix, "span costs roll up to traces and sessions", CostsRollUp, factory)                  \
+  OSPREY_STORETEST_CASE(prefix, "span costs roll up to traces and sessions", CostsRollUp, factory)                    \
   OSPREY_STORETEST_CASE(prefix, "sessions roll up their traces", Sessions, factory)                                   \
   OSPREY_STORETEST_CASE(prefix, "projects auto-created, traces keep their project",                                   \
                         ProjectAutoCreateAndTraceKeepsProject, factory)                                               \
@@ -78,8 +79,9 @@ void SpanIdsRacingAcrossTraces(const HarnessFactory& factory);
   OSPREY_STORETEST_CASE(prefix, "Ping, then Close makes calls fail", PingAndClose, factory)                           \
   OSPREY_STORETEST_CASE(prefix, "Migrate twice is a no-op", MigrateTwiceIsNoOp, factory)                              \
   OSPREY_STORETEST_CASE(prefix, "data survives close and reopen", DurableAcrossReopen, factory)                       \
-  OSPREY_STORETEST_CASE(prefix, "concurrent writers and readers", ConcurrentWritersAndReaders, factory)              \
-  OSPREY_STORETEST_CASE(prefix, "span ids racing across traces", SpanIdsRacingAcrossTraces, factory)                 \
-  OSPREY_STORE_MUTATION_TESTS(prefix, factory)                                                                       \
-  OSPREY_ANNOTATION_CONFORMANCE_TESTS(prefix, factory)                                                               \
+  OSPREY_STORETEST_CASE(prefix, "concurrent writers and readers", ConcurrentWritersAndReaders, factory)               \
+  OSPREY_STORETEST_CASE(prefix, "span ids racing across traces", SpanIdsRacingAcrossTraces, factory)                  \
+  OSPREY_STORE_MUTATION_TESTS(prefix, factory)                                                                        \
+  OSPREY_PROJECT_ROLLUP_TESTS(prefix, factory)                                                                        \
+  OSPREY_ANNOTATION_CONFORMANCE_TESTS(prefix, factory)                                                                \
   OSPREY_PROMPT_CONFORMANCE_TESTS(prefix, factory)
