@@ -463,6 +463,10 @@ class KafkaConsumer final : public Consumer {
     conf.Set("fetch.max.bytes", std::to_string(fetch_bytes));
     conf.Set("receive.message.max.bytes", std::to_string(fetch_bytes + (1u << 20)));
     conf.Set("queued.max.messages.kbytes", "32768");
+    // The broker answers a fetch once it holds 1 MiB for it or after 100 ms, not as soon as one record
+    // arrives: broker CPU per stored span fell 20-25 % at 6k spans/s (deploy/local, two interleaved
+    // pairs of runs), for at most 100 ms more before a quiet topic's records reach the writer.
+    conf.Set("fetch.min.bytes", "1048576");
     conf.Set("fetch.wait.max.ms", "100");
     OSPREY_RETURN_IF_ERROR(conf.status());
     rd_kafka_conf_set_log_cb(conf.get(), LogCallback);
