@@ -356,11 +356,11 @@ bus: {{kind: inprocess}}
         return grow.OspreyGrowth(grow.sqlite(self.state / "data" / "osprey.db"), "bench-query")
 
     def api_totals(self, project):
-        status, body = Rest(self.rest_port).json("GET", "/osprey/v1/project_summaries")
+        status, body = Rest(self.rest_port).json("GET", "/osprey/v1/project_totals")
         if status != 200:
-            raise RuntimeError(f"GET /osprey/v1/project_summaries -> {status}")
+            raise RuntimeError(f"GET /osprey/v1/project_totals -> {status}")
         p = next(p for p in body["data"] if p["name"] == project)
-        return {"traces": p["trace_count"], "prompt": p["token_count_prompt"],
+        return {"traces": p["trace_count"], "spans": p["span_count"], "prompt": p["token_count_prompt"],
                 "completion": p["token_count_completion"], "cost": p["cost_total"] or 0.0}
 
     def components(self):
@@ -377,7 +377,8 @@ bus: {{kind: inprocess}}
                               "WHERE p.name = ?", (project,)).fetchone()[0]
 
     def totals(self, rest):
-        status, body = rest.json("GET", "/osprey/v1/project_summaries")
+        # The projects' rollups (migration 0007): the same fields as Phoenix's GraphQL request below.
+        status, body = rest.json("GET", "/osprey/v1/project_totals")
         return status, status == 200 and any(p["name"] == "bench-query" and p["trace_count"] > 0 for p in body["data"])
 
 
@@ -1015,7 +1016,8 @@ QUERY_REQUESTS = {
     "trace_spans": "`GET /v1/projects/bench-query/spans?trace_id={random}&limit=100`",
     "spans_kind": "`GET …/spans?span_kind=LLM&limit=100`",
     "spans_attribute": "`GET …/spans?attribute=llm.model_name:gpt-4o-mini&limit=100`",
-    "project_totals": "Osprey `GET /osprey/v1/project_summaries`; Phoenix `POST /graphql` project trace count, "
+    "project_totals": "Osprey `GET /osprey/v1/project_totals` (trace, span, error-trace and token counts and cost of "
+                      "every project, from the projects' rollups); Phoenix `POST /graphql` project trace count, "
                       "span count, token totals (Phoenix has no REST route for them)",
 }
 
@@ -1059,7 +1061,7 @@ def render_queries(results, queries_key, data_key):
     row("= expected from the REST-listed seed", lambda n, d: yes(d.get("digest") == d.get("expected_digest")))
     row("rollups recomputed from the rows = stored (seed, grown)", lambda n, d: "—" if n not in grown else
         f"{yes(not any(d['seed_mismatches'].values()))}, {yes(not any(d['mismatches'].values()))}")
-    row("API totals = copies × seed (traces, tokens, cost; Phoenix: spans)", lambda n, d: "—" if n not in grown else
+    row("API totals = copies × seed (traces, spans, tokens, cost)", lambda n, d: "—" if n not in grown else
         yes(not d["api_totals_wrong"]) + ("" if not d["api_totals_wrong"] else f" ({', '.join(d['api_totals_wrong'])})"))
     row("5 random cloned traces listed by REST as their seed trace", lambda n, d: "—" if n not in grown else
         yes(not d["rest_traces_wrong"]))

@@ -16,12 +16,13 @@ sending a million spans through Phoenix's OTLP endpoint (it stores ~50-500 spans
     with time as they would have under ingest (only the seed itself, ingested first, is out of order).
 
 Osprey: traces (all rollup columns copied from the seed's trace: span_count, error_count, tokens, cost;
-root_span_id rewritten), spans, sessions (trace_count, tokens, start/end recomputed), projects.last_span_at.
+root_span_id rewritten), spans, sessions (trace_count, tokens, start/end recomputed), projects.last_span_at and
+the project's rollups (migration 0007: trace, span and error-trace counts, tokens, cost; recomputed).
 Phoenix: traces, spans (the cumulative_* columns are per subtree, so copied), span_costs, span_cost_details,
 project_sessions (start/end recomputed). The column lists come from the database, so a column added later is
 copied as is.
 
-`mismatches()` recomputes every rollup from the rows beneath it (spans -> traces -> sessions) with the rules
+`mismatches()` recomputes every rollup from the rows beneath it (spans -> traces -> sessions, Osprey's projects) with the rules
 the systems' writers use (Osprey's libs/store, Phoenix's phoenix/db/insertion/span.py) and counts the rows
 that differ: it must be 0 on the ingested seed (the rules are the writers') and on the grown set.
 """
@@ -180,6 +181,16 @@ class OspreyGrowth(Growth):
                     "(a.n IS NULL OR s.trace_count <> a.n OR s.token_count_prompt <> a.p OR "
                     "s.token_count_completion <> a.c OR s.token_count_total <> a.tt OR s.start_time <> a.lo OR "
                     "s.end_time <> a.hi)",
+        # The project's rollup columns (migration 0007) against its traces.
+        "projects": "SELECT count(*) FROM projects p LEFT JOIN (SELECT project_id, count(*) AS n, "
+                    "sum(span_count) AS sc, sum(CASE WHEN error_count > 0 THEN 1 ELSE 0 END) AS e, "
+                    "sum(token_count_prompt) AS p, sum(token_count_completion) AS c, sum(token_count_total) AS tt, "
+                    "sum(cost_total) AS cost FROM traces WHERE project_id = {project} GROUP BY project_id) a "
+                    "ON a.project_id = p.id WHERE p.id = {project} AND (p.trace_count <> coalesce(a.n, 0) OR "
+                    "p.span_count <> coalesce(a.sc, 0) OR p.error_trace_count <> coalesce(a.e, 0) OR "
+                    "p.token_count_prompt <> coalesce(a.p, 0) OR p.token_count_completion <> coalesce(a.c, 0) OR "
+                    "p.token_count_total <> coalesce(a.tt, 0) OR abs(p.cost_total - coalesce(a.cost, 0)) > "
+                    "1e-9 * (1 + abs(p.cost_total)))",
     }
 
     def copy_statements(self, c):
@@ -205,6 +216,12 @@ class OspreyGrowth(Growth):
             # The newest span start of the project (the copies are older than the seed: unchanged, kept exact).
             f"UPDATE projects SET last_span_at = (SELECT max(start_time) FROM spans WHERE project_id = {p}) "
             f"WHERE id = {p}",
+            # The project's rollups (migration 0007), as the writer would have added them up for the copies.
+            "UPDATE projects SET (trace_count, span_count, error_trace_count, token_count_prompt, "
+            "token_count_completion, token_count_total, cost_total) = (SELECT count(*), coalesce(sum(span_count), 0), "
+            "coalesce(sum(CASE WHEN error_count > 0 THEN 1 ELSE 0 END), 0), coalesce(sum(token_count_prompt), 0), "
+            "coalesce(sum(token_count_completion), 0), coalesce(sum(token_count_total), 0), "
+            f"coalesce(sum(cost_total), 0) FROM traces WHERE project_id = {p}) WHERE id = {p}",
         ]
 
 

@@ -92,6 +92,7 @@ class Harness {
     auto written = store_->WriteSpans(pointers);
     REQUIRE(written.ok());
   }
+  store::Store& store() { return *store_; }
   Reply Get(const std::string& path, std::vector<std::pair<std::string, std::string>> query = {}) {
     http::Request request;
     request.method = "GET";
@@ -163,6 +164,58 @@ TEST_CASE("project summaries: trace count, error rate, nearest-rank latency perc
   CHECK((*Project(window, "beta"))["trace_count"].GetInt64() == 0);
 
   CHECK(h.Get("/osprey/v1/project_summaries", {{"start_time", "yesterday"}}).status == 422);
+}
+
+TEST_CASE("project totals: every project's trace, span, error-trace and token counts and cost, kept through deletes") {
+  Harness h;
+  SeedSummaries(h);
+  // A failed, priced child of alpha's first trace, sent twice in one call: counted once.
+  const model::v1::Span child = MakeSpan("alpha", 100, 900, 100, kT0, kT0 + kSecond, "{}", true, 7, 0.25);
+  h.Write({child, child});
+
+  Reply totals = h.Get("/osprey/v1/project_totals");
+  REQUIRE(totals.status == 200);
+  REQUIRE(totals.json["data"].Size() == 3);  // default, alpha, beta
+  const rapidjson::Value* alpha = Project(totals, "alpha");
+  REQUIRE(alpha != nullptr);
+  CHECK((*alpha)["description"].IsNull());
+  CHECK((*alpha)["trace_count"].GetInt64() == 4);
+  CHECK((*alpha)["span_count"].GetInt64() == 5);
+  CHECK((*alpha)["error_trace_count"].GetInt64() == 2);
+  CHECK((*alpha)["token_count_prompt"].GetInt64() == 27);
+  CHECK((*alpha)["token_count_completion"].GetInt64() == 0);
+  CHECK((*alpha)["token_count_total"].GetInt64() == 27);
+  CHECK((*alpha)["cost_total"].GetDouble() == Approx(0.25));
+  const rapidjson::Value* beta = Project(totals, "beta");
+  REQUIRE(beta != nullptr);
+  CHECK((*beta)["trace_count"].GetInt64() == 1);
+  CHECK((*beta)["span_count"].GetInt64() == 1);
+  CHECK((*beta)["cost_total"].IsNull());
+  const rapidjson::Value* fresh = Project(totals, "default");
+  REQUIRE(fresh != nullptr);
+  CHECK((*fresh)["trace_count"].GetInt64() == 0);
+  CHECK((*fresh)["span_count"].GetInt64() == 0);
+
+  // The summaries without a window agree with the totals.
+  Reply summaries = h.Get("/osprey/v1/project_summaries");
+  REQUIRE(summaries.status == 200);
+  const rapidjson::Value* summary = Project(summaries, "alpha");
+  CHECK(std::string((*summary)["id"].GetString()) == (*alpha)["id"].GetString());
+  CHECK((*summary)["trace_count"].GetInt64() == 4);
+  CHECK((*summary)["error_trace_count"].GetInt64() == 2);
+  CHECK((*summary)["token_count_total"].GetInt64() == 27);
+  CHECK((*summary)["cost_total"].GetDouble() == Approx(0.25));
+
+  // Deleting the trace takes its spans, error, tokens and cost out of alpha's totals.
+  REQUIRE(h.store().DeleteTrace(store::RowKey(Hex(100, 32))).ok());
+  totals = h.Get("/osprey/v1/project_totals");
+  REQUIRE(totals.status == 200);
+  alpha = Project(totals, "alpha");
+  CHECK((*alpha)["trace_count"].GetInt64() == 3);
+  CHECK((*alpha)["span_count"].GetInt64() == 3);
+  CHECK((*alpha)["error_trace_count"].GetInt64() == 1);
+  CHECK((*alpha)["token_count_total"].GetInt64() == 15);
+  CHECK((*alpha)["cost_total"].IsNull());
 }
 
 TEST_CASE("project summaries: each project's percentiles, for more projects than one store statement reads") {
