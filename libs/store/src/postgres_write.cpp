@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "mutation_common.hpp"
 #include "osprey/base/encoding.hpp"
 #include "osprey/base/status.hpp"
 #include "osprey/base/time.hpp"
@@ -301,6 +302,7 @@ absl::Status PgWriteSpans(pqxx::work& tx, const std::vector<SpanRow>& rows, Writ
 
   // 6. Trace rollups as one upsert in trace_id order (every row exists: the conflict path runs).
   std::map<int64_t, SessionDelta> sessions;
+  std::map<int64_t, ProjectTotals> project_totals;  // what the new spans add to their projects (0007)
   std::vector<int64_t> empty_created;
   {
     std::vector<int64_t> projects, starts, ends, counts, errors, prompts, completions, totals;
@@ -355,12 +357,20 @@ absl::Status PgWriteSpans(pqxx::work& tx, const std::vector<SpanRow>& rows, Writ
           "session_rowid = coalesce(t.session_rowid, excluded.session_rowid), "
           "cost_total = t.cost_total + excluded.cost_total "
           "RETURNING t.trace_id, t.start_time, t.end_time, t.token_count_prompt, t.token_count_completion, "
-          "t.token_count_total",
+          "t.token_count_total, t.error_count",
           IntArray(projects), TextArray(ids), IntArray(starts), IntArray(ends), IntArray(counts), IntArray(errors),
           IntArray(prompts), IntArray(completions), IntArray(totals), TextArray(root_ids), TextArray(root_names),
           IntArray(joins), DoubleArray(costs));
       for (const pqxx::row& row : updated) {
         const TraceState& trace = traces.at(Text(row[0]));
+        ProjectTotals& project = project_totals[trace.project_id];
+        if (trace.created) ++project.traces;
+        project.spans += trace.spans;
+        if (trace.errors > 0 && Int(row[6]) == trace.errors) ++project.error_traces;  // its first error spans
+        project.tokens_prompt += trace.tokens_prompt;
+        project.tokens_completion += trace.tokens_completion;
+        project.tokens_total += trace.tokens_total;
+        project.cost += trace.cost_total;
         if (trace.session_rowid) {
           SessionDelta& delta = sessions[*trace.session_rowid];
           delta.min_start = std::min(delta.min_start, Int(row[1]));
@@ -408,21 +418,38 @@ absl::Status PgWriteSpans(pqxx::work& tx, const std::vector<SpanRow>& rows, Writ
         IntArray(totals));
   }
 
-  // 8. Project activity, locked and updated in id order.
+  // 8. Project activity and rollups, locked and updated in id order.
   if (!project_last_span.empty()) {
-    std::vector<int64_t> ids, lasts;
+    std::vector<int64_t> ids, lasts, trace_counts, span_counts, error_traces, prompts, completions, totals;
+    std::vector<double> costs;
     for (const auto& [id, last] : project_last_span) {
+      const ProjectTotals& t = project_totals[id];
       ids.push_back(id);
       lasts.push_back(last);
+      trace_counts.push_back(t.traces);
+      span_counts.push_back(t.spans);
+      error_traces.push_back(t.error_traces);
+      prompts.push_back(t.tokens_prompt);
+      completions.push_back(t.tokens_completion);
+      totals.push_back(t.tokens_total);
+      costs.push_back(t.cost);
     }
     const std::string ids_param = IntArray(ids);
     if (ids.size() > 1) {
       tx.exec_params("SELECT 1 FROM projects WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE", ids_param);
     }
     tx.exec_params(
-        "UPDATE projects p SET last_span_at = greatest(coalesce(p.last_span_at, d.last), d.last) "
-        "FROM unnest($1::bigint[], $2::bigint[]) AS d(id, last) WHERE p.id = d.id",
-        ids_param, IntArray(lasts));
+        "UPDATE projects p SET last_span_at = greatest(coalesce(p.last_span_at, d.last), d.last), "
+        "trace_count = p.trace_count + d.traces, span_count = p.span_count + d.spans, "
+        "error_trace_count = p.error_trace_count + d.error_traces, "
+        "token_count_prompt = p.token_count_prompt + d.prompt, "
+        "token_count_completion = p.token_count_completion + d.completion, "
+        "token_count_total = p.token_count_total + d.total, cost_total = p.cost_total + d.cost "
+        "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], "
+        "$7::bigint[], $8::bigint[], $9::float8[]) "
+        "AS d(id, last, traces, spans, error_traces, prompt, completion, total, cost) WHERE p.id = d.id",
+        ids_param, IntArray(lasts), IntArray(trace_counts), IntArray(span_counts), IntArray(error_traces),
+        IntArray(prompts), IntArray(completions), IntArray(totals), DoubleArray(costs));
   }
   return absl::OkStatus();
 }
