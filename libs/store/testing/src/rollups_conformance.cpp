@@ -73,30 +73,36 @@ class SpanSource final {
         continue;
       }
       const int trace = 1 + static_cast<int>(Pick(kTraces));
-      Span span;
       // Now and then a span names another project: its trace keeps the project it has.
-      span.set_project_name(Pick(10) == 0 ? kProjects[Pick(kProjects.size())] : trace_project_[trace]);
-      span.set_trace_id(Raw(TraceHex(trace)));
-      span.set_span_id(Raw(Hex(0, ++next_span_, 16)));
-      if (Pick(3) != 0) span.set_parent_span_id(Raw(Hex(0, 1 + Pick(next_span_), 16)));
-      span.set_name("op");
-      span.set_span_kind(Pick(2) == 0 ? "LLM" : "CHAIN");
-      const int64_t start = kBase + static_cast<int64_t>(Pick(3600)) * kSec;
-      span.set_start_time_unix_nano(start);
-      span.set_end_time_unix_nano(start + static_cast<int64_t>(Pick(5000)) * 1'000'000);
-      if (Pick(6) == 0) span.set_status_code(model::v1::STATUS_CODE_ERROR);
-      span.set_session_id(SessionOf(trace));
-      if (Pick(2) == 0) {
-        span.set_llm_token_count_prompt(static_cast<int64_t>(Pick(500)));
-        span.set_llm_token_count_completion(static_cast<int64_t>(Pick(200)));
-      }
-      if (Pick(3) == 0) span.mutable_cost()->set_total(static_cast<double>(1 + Pick(1000)) * 1.7e-5);
-      span.set_attributes_json("{}");
-      span.set_events_json("[]");
-      sent_.push_back(span);
-      batch.push_back(std::move(span));
+      batch.push_back(
+          Next(trace, Pick(10) == 0 ? kProjects[Pick(kProjects.size())] : trace_project_[trace], SessionOf(trace)));
     }
     return batch;
+  }
+
+  // A new span of `trace` with random times, status, tokens and cost.
+  Span Next(int trace, const std::string& project, const std::string& session) {
+    Span span;
+    span.set_project_name(project);
+    span.set_trace_id(Raw(TraceHex(trace)));
+    span.set_span_id(Raw(Hex(0, ++next_span_, 16)));
+    if (Pick(3) != 0) span.set_parent_span_id(Raw(Hex(0, 1 + Pick(next_span_), 16)));
+    span.set_name("op");
+    span.set_span_kind(Pick(2) == 0 ? "LLM" : "CHAIN");
+    const int64_t start = kBase + static_cast<int64_t>(Pick(3600)) * kSec;
+    span.set_start_time_unix_nano(start);
+    span.set_end_time_unix_nano(start + static_cast<int64_t>(Pick(5000)) * 1'000'000);
+    if (Pick(6) == 0) span.set_status_code(model::v1::STATUS_CODE_ERROR);
+    span.set_session_id(session);
+    if (Pick(2) == 0) {
+      span.set_llm_token_count_prompt(static_cast<int64_t>(Pick(500)));
+      span.set_llm_token_count_completion(static_cast<int64_t>(Pick(200)));
+    }
+    if (Pick(3) == 0) span.mutable_cost()->set_total(static_cast<double>(1 + Pick(1000)) * 1.7e-5);
+    span.set_attributes_json("{}");
+    span.set_events_json("[]");
+    sent_.push_back(span);
+    return span;
   }
 
   const std::vector<Span>& sent() const { return sent_; }
@@ -283,6 +289,20 @@ void ProjectRollupsStayExact(const HarnessFactory& factory) {
       CheckRollups(*store, "DeleteProject " + doomed);
     }
   }
+  // A trace of default joins a session of another project; deleting that project deletes the session
+  // and, with it, the trace of default (ON DELETE CASCADE): default loses it.
+  Write(*store, {source.Next(kTraces + 1, "owner", "crossing")});
+  Write(*store, {source.Next(kTraces + 2, "default", "crossing")});
+  CheckRollups(*store, "a trace of default joining a session of owner");
+  auto owner = store->GetProjectByName("owner");
+  REQUIRE(owner.ok());
+  REQUIRE(owner->has_value());
+  Ok(store->DeleteProject((*owner)->id));
+  auto crossing = store->GetTraceByTraceId(TraceHex(kTraces + 2));
+  REQUIRE(crossing.ok());
+  CHECK(!crossing->has_value());
+  CheckRollups(*store, "DeleteProject owner");
+
   // The data exercised what the rollups count.
   CHECK(max_errors > 0);
   CHECK(max_cost > 0);
