@@ -17,8 +17,9 @@ namespace osprey::store {
 // Read statements prepared once per connection and found again by their text, as the SQLite store's
 // statement cache: Postgres then parses and analyzes a statement once per connection instead of on every
 // call (the trace-list page: 0.86 -> 0.37 ms per execution in pgbench). Plans stay per call
-// (`plan_cache_mode = force_custom_plan`, set on every pooled connection), because the right plan of a
-// span page depends on the bound values (project size, time window, limit). Bounded: past kMaxStatements
+// (`plan_cache_mode = force_custom_plan`, which every pooled connection starts with), because the right plan
+// of a span page depends on the bound values (project size, time window, limit); the store runs lookups by
+// a unique key on connections switched to `auto` (postgres_store.cpp, `Planning`). Bounded: past kMaxStatements
 // distinct texts a statement runs unnamed. Not thread-safe: it belongs to one pooled connection and is
 // used by whoever holds that connection's lease; a reopened connection starts with an empty cache.
 class PgStatementCache final {

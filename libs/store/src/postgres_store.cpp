@@ -1,6 +1,7 @@
 #include "osprey/store/postgres_store.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -137,9 +138,16 @@ constexpr const char* kSpanColumns =
     "s.user_id, s.llm_model_name, s.input_preview, s.output_preview, s.cost_prompt, s.cost_completion, s.cost_total, "
     "s.cost_details FROM ";
 
+// float8 text by std::from_chars: libpqxx 6's as<double>() reads through a locale-aware stringstream.
+double Double(const pqxx::field& field) {
+  double value = 0;
+  std::from_chars(field.c_str(), field.c_str() + field.size(), value);
+  return value;
+}
+
 std::optional<double> OptionalDouble(const pqxx::field& field) {
   if (field.is_null()) return std::nullopt;
-  return field.as<double>();
+  return Double(field);
 }
 
 SpanRecord ReadSpan(const pqxx::row& row) {
@@ -193,7 +201,7 @@ TraceRecord ReadTrace(const pqxx::row& row) {
   record.token_count_completion = Int(row[10]);
   record.token_count_total = Int(row[11]);
   record.session_rowid = OptionalInt(row[12]);
-  record.cost_total = row[13].as<double>();
+  record.cost_total = Double(row[13]);
   return record;
 }
 
@@ -213,7 +221,7 @@ SessionRecord ReadSession(const pqxx::row& row) {
   record.token_count_prompt = Int(row[6]);
   record.token_count_completion = Int(row[7]);
   record.token_count_total = Int(row[8]);
-  record.cost_total = row[9].as<double>();
+  record.cost_total = Double(row[9]);
   return record;
 }
 
@@ -269,6 +277,19 @@ class Query final {
  private:
   std::string sql_;
   std::vector<std::string> args_;
+};
+
+// How a read's statements are planned: the plan_cache_mode of the connection they run on.
+enum class Planning {
+  // force_custom_plan (every pooled connection starts so): planned for the bound values on every execution.
+  // Span and trace pages, whose right plan depends on the project's size, the time window, the filters and the
+  // limit, and caller-compiled SQL.
+  kPerCall,
+  // auto: Postgres plans the first five executions for their values, then keeps one generic plan when it is
+  // estimated no dearer (a page under `LIMIT $n` never is: its generic plan must assume a tenth of the rows).
+  // Lookups by a unique key, whose plan is the same for every value: a project by name, a trace's spans page
+  // (planned in 0.28 ms per call to execute in 0.2 ms).
+  kCached,
 };
 
 // One read call's statements on a leased connection (no transaction: each is one statement), run as the
@@ -453,8 +474,11 @@ class PostgresStore final : public internal::SqlAnnotationStore<internal::SqlPro
   absl::Status RunPromptWrite(const PromptWork& work) override { return RunAnnotationWork(true, work); }
   Dialect dialect() const override { return Dialect::kPostgres; }
   absl::StatusOr<SqlRows> RunReadQuery(const SqlQuery& query) override {
-    OSPREY_ASSIGN_OR_RETURN(Lease lease, Acquire());
-    return Guard(lease.broken(), [&] { return RunPostgresReadQuery(*lease, lease.statements(), query); });
+    OSPREY_ASSIGN_OR_RETURN(Lease lease, Acquire(Planning::kPerCall));
+    return Guard(lease.broken(), [&] {
+      lease.UsePlanning(Planning::kPerCall);
+      return RunPostgresReadQuery(*lease, lease.statements(), query);
+    });
   }
 
  private:
@@ -463,6 +487,7 @@ class PostgresStore final : public internal::SqlAnnotationStore<internal::SqlPro
     explicit Pooled(std::unique_ptr<pqxx::connection> c) : connection(std::move(c)) {}
     std::unique_ptr<pqxx::connection> connection;
     PgStatementCache statements;
+    Planning planning = Planning::kPerCall;  // the session's plan_cache_mode (SetUpConnection)
   };
 
   // A pooled connection borrowed for one call; returned on destruction, or dropped (and reopened by
@@ -479,6 +504,14 @@ class PostgresStore final : public internal::SqlAnnotationStore<internal::SqlPro
     }
     pqxx::connection& operator*() { return *pooled_->connection; }
     PgStatementCache& statements() { return pooled_->statements; }
+    // Sets the session's plan_cache_mode when it differs (one round trip; Acquire prefers a connection that
+    // needs none). Throws libpqxx exceptions.
+    void UsePlanning(Planning planning) {
+      if (pooled_->planning == planning) return;
+      pqxx::nontransaction tx(*pooled_->connection);
+      tx.exec(planning == Planning::kCached ? "SET plan_cache_mode = auto" : "SET plan_cache_mode = force_custom_plan");
+      pooled_->planning = planning;
+    }
     bool& broken() { return broken_; }
 
    private:
@@ -487,16 +520,17 @@ class PostgresStore final : public internal::SqlAnnotationStore<internal::SqlPro
     bool broken_ = false;
   };
 
-  // Blocks while every connection is on loan. FAILED_PRECONDITION after Close(); UNAVAILABLE when a
-  // dropped connection cannot be reopened.
-  absl::StatusOr<Lease> Acquire();
+  // Blocks while every connection is on loan; takes an idle connection already set up for `planning` when
+  // there is one. FAILED_PRECONDITION after Close(); UNAVAILABLE when a dropped connection cannot be reopened.
+  absl::StatusOr<Lease> Acquire(Planning planning = Planning::kPerCall);
   void Return(std::unique_ptr<Pooled> pooled, bool broken);
 
   // Runs `fn(call)`: statements without a transaction (one statement, or reads that need no snapshot).
   template <typename T, typename Fn>
-  absl::StatusOr<T> Read(Fn&& fn) {
-    OSPREY_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  absl::StatusOr<T> Read(Fn&& fn, Planning planning = Planning::kPerCall) {
+    OSPREY_ASSIGN_OR_RETURN(Lease lease, Acquire(planning));
     return Guard(lease.broken(), [&]() -> absl::StatusOr<T> {
+      lease.UsePlanning(planning);
       ReadCall call(*lease, lease.statements());
       return fn(call);
     });
@@ -545,7 +579,8 @@ class PostgresStore final : public internal::SqlAnnotationStore<internal::SqlPro
 };
 
 // Session settings of every pooled connection, in one round trip. Prepared read statements are planned
-// for their bound values on every execution (see PgStatementCache).
+// for their bound values on every execution (see PgStatementCache) until a lookup switches the connection
+// to `auto` (Planning::kCached).
 void SetUpConnection(pqxx::connection& connection, const PostgresConfig& config) {
   pqxx::nontransaction tx(connection);
   tx.exec("SET statement_timeout = " + std::to_string(config.statement_timeout_ms) +
@@ -570,14 +605,16 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect(const PostgresConfig& 
   return connection;
 }
 
-absl::StatusOr<PostgresStore::Lease> PostgresStore::Acquire() {
+absl::StatusOr<PostgresStore::Lease> PostgresStore::Acquire(Planning planning) {
   std::unique_ptr<Pooled> pooled;
   {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [this] { return closed_ || !free_.empty(); });
     if (closed_) return Closed();
-    pooled = std::move(free_.back());
-    free_.pop_back();
+    auto it = std::find_if(free_.rbegin(), free_.rend(), [&](const auto& p) { return p && p->planning == planning; });
+    auto taken = it == free_.rend() ? free_.end() - 1 : std::next(it).base();
+    pooled = std::move(*taken);
+    free_.erase(taken);
     ++out_;
   }
   if (pooled == nullptr || !pooled->connection->is_open()) {
@@ -682,7 +719,12 @@ absl::StatusOr<Page<SpanRecord>> PostgresStore::ListSpans(const SpanQuery& query
   q.Int(query.project_id);
   if (query.start_time_ns) q.Sql(" AND s.start_time >= ").Int(*query.start_time_ns);
   if (query.end_time_ns) q.Sql(" AND s.start_time < ").Int(*query.end_time_ns);
-  if (!query.trace_ids.empty()) {
+  if (query.trace_ids.size() == 1) {
+    // One trace (a trace's spans page): a scalar subquery, planned in about half the time of the semi-join.
+    q.Sql(" AND s.trace_rowid = (SELECT id FROM traces WHERE trace_id = ")
+        .Str(absl::AsciiStrToLower(query.trace_ids.front()))
+        .Sql(")");
+  } else if (!query.trace_ids.empty()) {
     q.Sql(" AND s.trace_rowid IN (SELECT id FROM traces WHERE trace_id = ANY(").Strs(LowerAll(query.trace_ids));
     q.Sql("))");
   }
@@ -717,7 +759,10 @@ absl::StatusOr<Page<SpanRecord>> PostgresStore::ListSpans(const SpanQuery& query
   }
   if (query.cursor_id) q.Sql(" AND s.id <= ").Int(*query.cursor_id);
   q.Sql(" ORDER BY s.id DESC LIMIT ").Int(static_cast<int64_t>(query.limit) + 1).Sql(") s ORDER BY s.id DESC");
-  return Read<Page<SpanRecord>>([&](ReadCall& db) { return ReadPage<SpanRecord>(db.Run(q), query.limit, ReadSpan); });
+  // A page of given traces or spans is planned the same for any ids: an index probe per id.
+  const bool by_id = !query.trace_ids.empty() || !query.span_ids.empty();
+  return Read<Page<SpanRecord>>([&](ReadCall& db) { return ReadPage<SpanRecord>(db.Run(q), query.limit, ReadSpan); },
+                                by_id ? Planning::kCached : Planning::kPerCall);
 }
 
 absl::StatusOr<Page<TraceRecord>> PostgresStore::ListTraces(const TraceQuery& query) {
@@ -749,27 +794,33 @@ absl::StatusOr<Page<TraceRecord>> PostgresStore::ListTraces(const TraceQuery& qu
 }
 
 absl::StatusOr<std::vector<SpanRecord>> PostgresStore::SpansOfTraces(const std::vector<int64_t>& trace_rowids) {
-  return Read<std::vector<SpanRecord>>([&](ReadCall& db) {
-    if (trace_rowids.empty()) return std::vector<SpanRecord>{};
-    Query q(std::string("SELECT ") + kSpanColumns + "spans s WHERE s.trace_rowid = ANY(");
-    q.Arg(IntArray(trace_rowids), "bigint[]").Sql(") ORDER BY s.start_time, s.id");
-    return ReadAll<SpanRecord>(db.Run(q), ReadSpan);
-  });
+  return Read<std::vector<SpanRecord>>(
+      [&](ReadCall& db) {
+        if (trace_rowids.empty()) return std::vector<SpanRecord>{};
+        Query q(std::string("SELECT ") + kSpanColumns + "spans s WHERE s.trace_rowid = ANY(");
+        q.Arg(IntArray(trace_rowids), "bigint[]").Sql(") ORDER BY s.start_time, s.id");
+        return ReadAll<SpanRecord>(db.Run(q), ReadSpan);
+      },
+      Planning::kCached);
 }
 
 absl::StatusOr<std::optional<TraceRecord>> PostgresStore::GetTraceById(int64_t id) {
-  return Read<std::optional<TraceRecord>>([&](ReadCall& db) {
-    return ReadOne<TraceRecord>(db.Run(Query(std::string("SELECT ") + kTraceColumns + " WHERE t.id = ").Int(id)),
-                                ReadTrace);
-  });
+  return Read<std::optional<TraceRecord>>(
+      [&](ReadCall& db) {
+        return ReadOne<TraceRecord>(db.Run(Query(std::string("SELECT ") + kTraceColumns + " WHERE t.id = ").Int(id)),
+                                    ReadTrace);
+      },
+      Planning::kCached);
 }
 
 absl::StatusOr<std::optional<TraceRecord>> PostgresStore::GetTraceByTraceId(const std::string& trace_id_hex) {
-  return Read<std::optional<TraceRecord>>([&](ReadCall& db) {
-    return ReadOne<TraceRecord>(db.Run(Query(std::string("SELECT ") + kTraceColumns + " WHERE t.trace_id = ")
-                                           .Str(absl::AsciiStrToLower(trace_id_hex))),
-                                ReadTrace);
-  });
+  return Read<std::optional<TraceRecord>>(
+      [&](ReadCall& db) {
+        return ReadOne<TraceRecord>(db.Run(Query(std::string("SELECT ") + kTraceColumns + " WHERE t.trace_id = ")
+                                               .Str(absl::AsciiStrToLower(trace_id_hex))),
+                                    ReadTrace);
+      },
+      Planning::kCached);
 }
 
 absl::StatusOr<Page<SessionRecord>> PostgresStore::ListSessions(const SessionQuery& query) {
@@ -784,25 +835,32 @@ absl::StatusOr<Page<SessionRecord>> PostgresStore::ListSessions(const SessionQue
 }
 
 absl::StatusOr<std::optional<SessionRecord>> PostgresStore::GetSessionById(int64_t id) {
-  return Read<std::optional<SessionRecord>>([&](ReadCall& db) {
-    return ReadOne<SessionRecord>(db.Run(Query(std::string("SELECT ") + kSessionColumns + " WHERE id = ").Int(id)),
-                                  ReadSession);
-  });
+  return Read<std::optional<SessionRecord>>(
+      [&](ReadCall& db) {
+        return ReadOne<SessionRecord>(db.Run(Query(std::string("SELECT ") + kSessionColumns + " WHERE id = ").Int(id)),
+                                      ReadSession);
+      },
+      Planning::kCached);
 }
 
 absl::StatusOr<std::optional<SessionRecord>> PostgresStore::GetSessionBySessionId(const std::string& session_id) {
-  return Read<std::optional<SessionRecord>>([&](ReadCall& db) {
-    return ReadOne<SessionRecord>(
-        db.Run(Query(std::string("SELECT ") + kSessionColumns + " WHERE session_id = ").Str(session_id)), ReadSession);
-  });
+  return Read<std::optional<SessionRecord>>(
+      [&](ReadCall& db) {
+        return ReadOne<SessionRecord>(
+            db.Run(Query(std::string("SELECT ") + kSessionColumns + " WHERE session_id = ").Str(session_id)),
+            ReadSession);
+      },
+      Planning::kCached);
 }
 
 absl::StatusOr<std::vector<TraceRecord>> PostgresStore::TracesOfSession(int64_t session_rowid) {
-  return Read<std::vector<TraceRecord>>([&](ReadCall& db) {
-    Query q(std::string("SELECT ") + kTraceColumns + " WHERE t.session_rowid = ");
-    q.Int(session_rowid).Sql(" ORDER BY t.start_time, t.id");
-    return ReadAll<TraceRecord>(db.Run(q), ReadTrace);
-  });
+  return Read<std::vector<TraceRecord>>(
+      [&](ReadCall& db) {
+        Query q(std::string("SELECT ") + kTraceColumns + " WHERE t.session_rowid = ");
+        q.Int(session_rowid).Sql(" ORDER BY t.start_time, t.id");
+        return ReadAll<TraceRecord>(db.Run(q), ReadTrace);
+      },
+      Planning::kCached);
 }
 
 absl::StatusOr<Page<ProjectRecord>> PostgresStore::ListProjects(const ProjectQuery& query) {
@@ -824,17 +882,21 @@ absl::StatusOr<Page<ProjectRecord>> PostgresStore::ListProjects(const ProjectQue
 }
 
 absl::StatusOr<std::optional<ProjectRecord>> PostgresStore::GetProjectById(int64_t id) {
-  return Read<std::optional<ProjectRecord>>([&](ReadCall& db) {
-    return ReadOne<ProjectRecord>(db.Run(Query(std::string("SELECT ") + kProjectColumns + " WHERE id = ").Int(id)),
-                                  ReadProject);
-  });
+  return Read<std::optional<ProjectRecord>>(
+      [&](ReadCall& db) {
+        return ReadOne<ProjectRecord>(db.Run(Query(std::string("SELECT ") + kProjectColumns + " WHERE id = ").Int(id)),
+                                      ReadProject);
+      },
+      Planning::kCached);
 }
 
 absl::StatusOr<std::optional<ProjectRecord>> PostgresStore::GetProjectByName(const std::string& name) {
-  return Read<std::optional<ProjectRecord>>([&](ReadCall& db) {
-    return ReadOne<ProjectRecord>(db.Run(Query(std::string("SELECT ") + kProjectColumns + " WHERE name = ").Str(name)),
-                                  ReadProject);
-  });
+  return Read<std::optional<ProjectRecord>>(
+      [&](ReadCall& db) {
+        return ReadOne<ProjectRecord>(
+            db.Run(Query(std::string("SELECT ") + kProjectColumns + " WHERE name = ").Str(name)), ReadProject);
+      },
+      Planning::kCached);
 }
 
 absl::StatusOr<ProjectRecord> PostgresStore::CreateProject(const std::string& name,

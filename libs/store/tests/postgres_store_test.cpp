@@ -128,13 +128,15 @@ class PostgresHarness final : public osprey::storetest::StoreHarness {
   std::string database_;
 };
 
-std::unique_ptr<osprey::store::Store> OpenMigrated(PostgresHarness& harness) {
-  auto store = harness.Open();
+std::unique_ptr<osprey::store::Store> OpenMigrated(const osprey::store::PostgresConfig& config) {
+  auto store = osprey::store::OpenPostgresStore(config);
   INFO(store.status().ToString());
   REQUIRE(store.ok());
   REQUIRE((*store)->Migrate().ok());
   return std::move(*store);
 }
+
+std::unique_ptr<osprey::store::Store> OpenMigrated(PostgresHarness& harness) { return OpenMigrated(harness.Config()); }
 
 osprey::model::v1::Span MakeSpan(uint8_t n, std::string attributes) {
   osprey::model::v1::Span span;
@@ -240,9 +242,7 @@ TEST_CASE("postgres: a read over statement_timeout is a retryable DEADLINE_EXCEE
   PostgresHarness harness;
   auto config = harness.Config();
   config.statement_timeout_ms = 300;
-  auto store = osprey::store::OpenPostgresStore(config);
-  REQUIRE(store.ok());
-  REQUIRE((*store)->Migrate().ok());
+  auto store = OpenMigrated(config);
   // Another session holds an exclusive lock on spans for 3 s: the read waits and is cancelled.
   std::string psql = PsqlCommand(Cluster::Get().port(), harness.database());
   REQUIRE(std::system(
@@ -252,12 +252,45 @@ TEST_CASE("postgres: a read over statement_timeout is a retryable DEADLINE_EXCEE
   osprey::store::SpanQuery query;
   query.project_id = 1;
   auto started = std::chrono::steady_clock::now();
-  auto page = (*store)->ListSpans(query);
+  auto page = store->ListSpans(query);
   auto waited = std::chrono::steady_clock::now() - started;
   REQUIRE(!page.ok());
   CHECK(page.status().code() == absl::StatusCode::kDeadlineExceeded);
   CHECK(osprey::base::IsRetryable(page.status()));
   CHECK(waited < std::chrono::milliseconds(1500));
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // the lock is gone: reads work again
-  CHECK((*store)->ListSpans(query).ok());
+  CHECK(store->ListSpans(query).ok());
+}
+
+TEST_CASE("postgres: lookups by key and value-planned reads share one connection", "[postgres]") {
+  // Lookups switch their connection to plan_cache_mode=auto; span pages and caller-compiled SQL must still be
+  // planned for their values on it.
+  PostgresHarness harness;
+  auto config = harness.Config();
+  config.pool_size = 1;
+  auto store = OpenMigrated(config);
+  osprey::model::v1::Span span = MakeSpan(1, "{}");
+  REQUIRE(store->WriteSpans({&span}).ok());
+  osprey::store::SqlReader& sql = *store;
+  const osprey::store::SqlQuery mode{"SELECT current_setting('plan_cache_mode') AS mode", {}, 1000, 10};
+  for (int round = 0; round < 3; ++round) {
+    auto project = store->GetProjectByName("default");
+    REQUIRE(project.ok());
+    REQUIRE(project->has_value());
+    osprey::store::SpanQuery by_trace;
+    by_trace.project_id = (*project)->id;
+    by_trace.trace_ids = {"01010101010101010101010101010101"};  // MakeSpan(1)'s trace
+    auto traced = store->ListSpans(by_trace);
+    REQUIRE(traced.ok());
+    CHECK(traced->items.size() == 1);
+    auto setting = sql.RunReadQuery(mode);
+    REQUIRE(setting.ok());
+    REQUIRE(setting->rows.size() == 1);
+    CHECK(std::get<std::string>(setting->rows[0][0]) == "force_custom_plan");
+    osprey::store::SpanQuery page;
+    page.project_id = (*project)->id;
+    auto listed = store->ListSpans(page);
+    REQUIRE(listed.ok());
+    CHECK(listed->items.size() == 1);
+  }
 }

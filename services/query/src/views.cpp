@@ -1,7 +1,9 @@
 #include "osprey/query/views.hpp"
 
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "osprey/base/time.hpp"
 #include "osprey/query/attributes.hpp"
@@ -19,18 +21,19 @@ void Key(JsonWriter& w, std::string_view k) { w.Key(k.data(), static_cast<rapidj
 
 void Time(JsonWriter& w, int64_t ns) { Str(w, base::FormatIsoTime(ns < 0 ? 0 : static_cast<uint64_t>(ns))); }
 
+// Parsed in situ from a per-thread copy into a per-thread first pool chunk: strings are decoded in place and a
+// ~2 KB document allocates nothing (a span page parses one document per span).
 void WriteAttributes(JsonWriter& w, const std::string& attributes_json) {
-  rapidjson::Document doc;
-  if (!attributes_json.empty()) doc.Parse(attributes_json.data(), attributes_json.size());
-  w.StartObject();
-  if (!doc.HasParseError() && doc.IsObject()) {
-    for (const auto& [key, value] : FlattenAttributes(doc)) {
-      if (key == kSpanKindAttribute) continue;
-      Key(w, key);
-      value->Accept(w);
-    }
-  }
-  w.EndObject();
+  static const std::vector<std::string_view> kDropped = {kSpanKindAttribute};
+  constexpr size_t kPoolBytes = 64 * 1024;
+  thread_local std::string text;
+  thread_local std::unique_ptr<char[]> pool = std::make_unique<char[]>(kPoolBytes);
+  rapidjson::MemoryPoolAllocator<> allocator(pool.get(), kPoolBytes);
+  rapidjson::Document doc(&allocator);
+  text.assign(attributes_json);
+  if (!text.empty()) doc.ParseInsitu(text.data());
+  if (doc.HasParseError()) doc.SetObject();
+  WriteFlattenedAttributes(w, doc, kDropped);
 }
 
 // Event timestamps are stored as ISO strings or integer nanoseconds; both come out as isoformat.

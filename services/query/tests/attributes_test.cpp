@@ -60,3 +60,26 @@ TEST_CASE("a non-object document flattens to nothing; malformed JSON is an error
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().code() == absl::StatusCode::kInvalidArgument);
 }
+
+TEST_CASE("an empty key flattens like Python: its children lose the dot and may collide") {
+  CHECK(Flat(R"({"":{"x":1},"x":2,"y":3})") == R"({"x":2,"y":3})");
+  CHECK(Flat(R"({"a":{"":{"b":1}}})") == R"({"a..b":1})");
+}
+
+TEST_CASE("a key repeated in one object keeps its first position and its last value") {
+  CHECK(Flat(R"({"a":1,"b":2,"a":3})") == R"({"a":3,"b":2})");
+  CHECK(Flat(R"({"m":{"k":{"x":1},"j":0,"k":{"y":2}}})") == R"({"m.k.x":1,"m.j":0,"m.k.y":2})");
+}
+
+TEST_CASE("repeated keys inside a list kept whole are written as stored") {
+  CHECK(Flat(R"({"v":[[{"a":1,"a":2}]],"w":1})") == R"({"v":[[{"a":1,"a":2}]],"w":1})");
+}
+
+TEST_CASE("keys and strings are escaped as JSON, runs of any length copied as they are") {
+  CHECK(Flat(R"({"s":"a\u0001\n\t\"\\/é\u007f\u0000z","k\"ey":{"x":"\r\b\f\u001f"}})") ==
+        R"({"s":"a\u0001\n\t\"\\/é)"
+        "\x7f"  // DEL is not escaped, as rapidjson's Writer leaves it
+        R"(\u0000z","k\"ey.x":"\r\b\f\u001F"})");
+  CHECK(Flat(R"({"long":"0123456789abcdef\"0123456789abcdefgh\\","tail":"01234567\n","plain":"0123456789abcdef"})") ==
+        R"({"long":"0123456789abcdef\"0123456789abcdefgh\\","tail":"01234567\n","plain":"0123456789abcdef"})");
+}

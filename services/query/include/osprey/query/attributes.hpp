@@ -17,12 +17,22 @@
 
 #include "absl/status/statusor.h"
 #include "rapidjson/document.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
 
 namespace osprey::query {
 
 // Flattened (key, value) pairs in document order. The values point into `nested`, which must
 // outlive the result. A non-object `nested` yields nothing.
 std::vector<std::pair<std::string, const rapidjson::Value*>> FlattenAttributes(const rapidjson::Value& nested);
+
+// Writes the flattened attributes of `nested` to `writer` as one JSON object, without the keys in `drop_keys`:
+// the same text as writing FlattenAttributes' pairs in order. When no two paths of the document can flatten to
+// one key (no key is empty or holds '.', no object repeats a key) the keys are built in one reused buffer and
+// written as they are found, with no pair list, per-key string or key index; otherwise through
+// FlattenAttributes. A non-object `nested` writes {}.
+void WriteFlattenedAttributes(rapidjson::Writer<rapidjson::StringBuffer>& writer, const rapidjson::Value& nested,
+                              const std::vector<std::string_view>& drop_keys = {});
 
 // JSON text in, flattened JSON object text out, without the keys in `drop_keys`.
 // INVALID_ARGUMENT when `nested_json` is not JSON; an empty string is read as {}.
