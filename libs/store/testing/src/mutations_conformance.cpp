@@ -373,6 +373,10 @@ void MutationTransferTraces(const HarnessFactory& factory) {
   // source keeps exact rollups.
   Ok(store->DeleteProject(dst));
   CHECK(!FindTrace(*store, 3).has_value());
+  // The spans of its traces go with them, moved ones included.
+  auto stored = store->StoredSpanIds({SpanId(1), SpanId(3), SpanId(6)});
+  REQUIRE(stored.ok());
+  CHECK(stored->empty());
   CHECK(!FindSession(*store, "whole").has_value());
   CHECK(FindSession(*store, "split")->trace_count == 1);
   CheckRollupsExact(*store, {1, 2, 3, 4, 5}, {"whole", "split"});
