@@ -2,8 +2,13 @@
 # Benchmarks the distributed topology on this machine: deploy/local/start (Kafka, Postgres, osprey-writer,
 # osprey-ingest, osprey-query on free loopback ports, in a temp state dir), then osprey-loadgen (OTLP/gRPC,
 # ~1.7 KB LLM spans, 50 spans/request):
-#   1. max rate for --duration s; 2. half of phase 1's end-to-end rate for --duration s;
-#   3. a raw server-side COPY of phase 1's span rows into a copy of the spans table (same columns, indexes).
+#   1. max rate for --duration s;
+#   2. the sustained rate: fixed offered rates for --duration s each, stepping up from phase 1's end-to-end rate
+#      by 15 % while a step is sustained (or down while it is not): a step is sustained when >= 99 % of the
+#      offered spans were acknowledged and Postgres held every acknowledged one within 2 s of the last request
+#      (the backlog did not grow). The highest sustained step is the end-to-end rate the topology keeps up with;
+#   3. half of that rate for --duration s (ack latency at half load);
+#   4. a raw server-side COPY of phase 1's span rows into a copy of the spans table (same columns, indexes).
 # Prints per phase: acked spans/s, ack latency p50/p99, end-to-end spans/s (acked AND visible in Postgres:
 # acked spans / time from the first request until the last acked span is committed), the check
 # acked = stored, ingest RSS (max sampled, and peak); then the raw COPY rate and the ratio.
@@ -64,9 +69,9 @@ psql_() {
     --dbname=osprey --no-psqlrc --tuples-only --no-align --quiet --set=ON_ERROR_STOP=1)
   if [[ $(id -u) -eq 0 ]]; then (cd / && runuser -u postgres -- "${args[@]}" "$@"); else "${args[@]}" "$@"; fi
 }
-# Stored spans of a project: the traces' span_count rollup, committed in the same transaction as the spans
-# (polling count(*) over spans took Postgres CPU from the writer being waited for); checked against count(*) once.
-stored() { psql_ --command="SELECT coalesce(sum(t.span_count), 0) FROM traces t JOIN projects p ON p.id = t.project_id WHERE p.name = '$1'"; }
+# Stored spans of a project: its span_count rollup, committed in the same transaction as the spans (polling
+# count(*) over spans took Postgres CPU from the writer being waited for); checked against count(*) once.
+stored() { psql_ --command="SELECT coalesce((SELECT span_count FROM projects WHERE name = '$1'), 0)"; }
 counted() { psql_ --command="SELECT count(*) FROM spans s JOIN projects p ON p.id = s.project_id WHERE p.name = '$1'"; }
 rss_mib() { awk -v key="$1:" '$1 == key {printf "%.0f\n", $2 / 1024}' "/proc/${ingest_pid}/status"; }
 
@@ -81,6 +86,7 @@ run_phase() {
   "${loadgen}" --target "127.0.0.1:${OSPREY_LOCAL_GRPC_PORT}" --rate "${rate}" --duration "${duration}" \
     --concurrency "${concurrency}" --spans-per-request "${spans_per_request}" --project "${project}" --json \
     >"${state}/${name}.json"
+  t_sent=$(date +%s.%N)
   acked=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["spans"]["acked"])' "${state}/${name}.json")
   # End to end: until Postgres holds every acknowledged span (bounded: 300 s).
   for _ in $(seq 1 3000); do
@@ -105,11 +111,32 @@ print(f'{name:<6} {rate:>7} {r["spans_per_second"]:>9.0f} {lat["p50"]:>7.1f} {la
 PY
 )")
   e2e_last=$(python3 -c 'import sys; print(int(int(sys.argv[1]) / (float(sys.argv[3]) - float(sys.argv[2]))))' "${acked}" "${t0}" "${t1}")
+  # Sustained: >= 99 % of the offered spans acknowledged, all of them stored within 2 s of the last request.
+  sustained_last=$(python3 -c 'import sys; rate, dur, acked, settle = map(float, sys.argv[1:]); print(int(rate > 0 and acked >= 0.99 * rate * dur and settle <= 2.0))' \
+    "${rate}" "${duration}" "${acked}" "$(python3 -c 'import sys; print(float(sys.argv[2]) - float(sys.argv[1]))' "${t_sent}" "${t1}")")
 }
 
 run_phase max 0
 max_e2e="${e2e_last}"
-run_phase half "${half_rate:-$((max_e2e / 2))}"
+
+# Sustained rate: step up by 15 % from phase 1's end-to-end rate while sustained, down while not (5 steps at most).
+step_rate=$(( max_e2e / 100 * 100 ))
+sustained_rate=0
+failed_rate=0
+for step in 1 2 3 4 5; do
+  run_phase "s${step_rate}" "${step_rate}"
+  results[${#results[@]}-1]+="   sustained: $([[ ${sustained_last} == 1 ]] && echo yes || echo no)"
+  if [[ ${sustained_last} == 1 ]]; then
+    sustained_rate=${step_rate}
+    (( failed_rate > 0 )) && break
+    step_rate=$(( step_rate * 115 / 100 / 100 * 100 ))
+  else
+    failed_rate=${step_rate}
+    (( sustained_rate > 0 )) && break
+    step_rate=$(( step_rate * 85 / 100 / 100 * 100 ))
+  fi
+done
+run_phase half "${half_rate:-$(( (sustained_rate > 0 ? sustained_rate : max_e2e) / 2 ))}"
 
 # Raw COPY of phase 1's rows into a same-shape table (columns, defaults, indexes and constraints but the
 # foreign keys: LIKE ... INCLUDING ALL), server-side from a binary file, as one statement.
@@ -128,5 +155,6 @@ echo "osprey distributed benchmark: ${duration}s per phase, ${concurrency} conne
 printf '%-6s %7s %9s %7s %7s %9s %9s %6s %9s %8s %8s %8s\n' phase rate 'acked/s' 'p50 ms' 'p99 ms' 'e2e/s' acked failed stored check 'RSS MiB' 'peak'
 for line in "${results[@]}"; do echo "${line}"; done
 echo "raw server-side COPY of ${copy_rows} span rows (avg row ${avg_bytes} B in Postgres): ${copy_ms} ms = ${copy_rate} spans/s"
-python3 -c 'import sys; print(f"end-to-end max / raw COPY = {int(sys.argv[1]) / int(sys.argv[2]):.2f}")' "${max_e2e}" "${copy_rate}"
+echo "sustained end-to-end rate: ${sustained_rate} spans/s (highest sustained step; lowest step not sustained: ${failed_rate})"
+python3 -c 'import sys; print(f"end-to-end max / raw COPY = {int(sys.argv[1]) / int(sys.argv[3]):.2f}; sustained / raw COPY = {int(sys.argv[2]) / int(sys.argv[3]):.2f}")' "${max_e2e}" "${sustained_rate}" "${copy_rate}"
 echo "ingest RSS: columns above (max sampled every 0.5 s during the phase; peak = VmHWM since start)"
