@@ -770,27 +770,39 @@ absl::StatusOr<Page<TraceRecord>> PostgresStore::ListTraces(const TraceQuery& qu
   const bool none = query.require_session && query.session_rowids.empty();
   const std::string key = query.sort == TraceSort::kLatency ? "(t.end_time - t.start_time)" : "t.start_time";
   const bool desc = query.order == Order::kDesc;
-  return Read<Page<TraceRecord>>([&](ReadCall& db) -> absl::StatusOr<Page<TraceRecord>> {
-    if (none) return Page<TraceRecord>{};
-    Query q(std::string("SELECT ") + kTraceColumns + " WHERE t.project_id = ");
-    q.Int(query.project_id);
-    if (query.start_time_ns) q.Sql(" AND t.start_time >= ").Int(*query.start_time_ns);
-    if (query.end_time_ns) q.Sql(" AND t.start_time < ").Int(*query.end_time_ns);
-    if (!query.session_rowids.empty()) {
-      q.Sql(" AND t.session_rowid = ANY(").Arg(IntArray(query.session_rowids), "bigint[]").Sql(")");
-    }
-    if (query.cursor_id) {
-      pqxx::result cursor = db.Run(Query("SELECT start_time, end_time FROM traces WHERE id = ").Int(*query.cursor_id));
-      if (cursor.empty()) return Invalid("trace cursor " + std::to_string(*query.cursor_id) + " does not exist");
-      int64_t cursor_key =
-          query.sort == TraceSort::kLatency ? Int(cursor[0][1]) - Int(cursor[0][0]) : Int(cursor[0][0]);
-      q.Sql(" AND (" + key + ", t.id) " + (desc ? "<=" : ">=") + " (").Int(cursor_key).Sql(", ");
-      q.Int(*query.cursor_id).Sql(")");
-    }
-    const std::string direction = desc ? " DESC" : " ASC";
-    q.Sql(" ORDER BY " + key + direction + ", t.id" + direction + " LIMIT ").Int(static_cast<int64_t>(query.limit) + 1);
-    return ReadPage<TraceRecord>(db.Run(q), query.limit, ReadTrace);
-  });
+  // A project's traces without a time window or sessions are a walk down its sort index whatever the project:
+  // with the limit written into the text (a generic plan cannot know a bound one and assumes a tenth of the
+  // rows), Postgres keeps one generic plan after five executions (planning 0.07-0.12 ms -> 0.015 ms a page).
+  const bool plain = !query.start_time_ns && !query.end_time_ns && query.session_rowids.empty();
+  return Read<Page<TraceRecord>>(
+      [&](ReadCall& db) -> absl::StatusOr<Page<TraceRecord>> {
+        if (none) return Page<TraceRecord>{};
+        Query q(std::string("SELECT ") + kTraceColumns + " WHERE t.project_id = ");
+        q.Int(query.project_id);
+        if (query.start_time_ns) q.Sql(" AND t.start_time >= ").Int(*query.start_time_ns);
+        if (query.end_time_ns) q.Sql(" AND t.start_time < ").Int(*query.end_time_ns);
+        if (!query.session_rowids.empty()) {
+          q.Sql(" AND t.session_rowid = ANY(").Arg(IntArray(query.session_rowids), "bigint[]").Sql(")");
+        }
+        if (query.cursor_id) {
+          pqxx::result cursor =
+              db.Run(Query("SELECT start_time, end_time FROM traces WHERE id = ").Int(*query.cursor_id));
+          if (cursor.empty()) return Invalid("trace cursor " + std::to_string(*query.cursor_id) + " does not exist");
+          int64_t cursor_key =
+              query.sort == TraceSort::kLatency ? Int(cursor[0][1]) - Int(cursor[0][0]) : Int(cursor[0][0]);
+          q.Sql(" AND (" + key + ", t.id) " + (desc ? "<=" : ">=") + " (").Int(cursor_key).Sql(", ");
+          q.Int(*query.cursor_id).Sql(")");
+        }
+        const std::string direction = desc ? " DESC" : " ASC";
+        q.Sql(" ORDER BY " + key + direction + ", t.id" + direction + " LIMIT ");
+        if (plain) {
+          q.Sql(std::to_string(static_cast<int64_t>(query.limit) + 1));
+        } else {
+          q.Int(static_cast<int64_t>(query.limit) + 1);
+        }
+        return ReadPage<TraceRecord>(db.Run(q), query.limit, ReadTrace);
+      },
+      plain ? Planning::kCached : Planning::kPerCall);
 }
 
 absl::StatusOr<std::vector<SpanRecord>> PostgresStore::SpansOfTraces(const std::vector<int64_t>& trace_rowids) {
