@@ -73,6 +73,25 @@ psql_() {
 # count(*) over spans took Postgres CPU from the writer being waited for); checked against count(*) once.
 stored() { psql_ --command="SELECT coalesce((SELECT span_count FROM projects WHERE name = '$1'), 0)"; }
 counted() { psql_ --command="SELECT count(*) FROM spans s JOIN projects p ON p.id = s.project_id WHERE p.name = '$1'"; }
+# CPU seconds per process group (from /proc), sampled around each phase: what a stored span costs each part.
+cpu_groups=(ingest writer kafka postgres query)
+group_pids() {
+  case $1 in
+    kafka) cat "${state}/kafka/kafka.pid" ;;
+    postgres) local pm; pm=$(head -1 "${state}/postgres/data/postmaster.pid"); echo "${pm}"; pgrep -P "${pm}" || true ;;
+    writer) cat "${state}"/writer*.pid ;;
+    *) cat "${state}/$1.pid" ;;
+  esac
+}
+group_ticks() {
+  local total=0 p
+  for p in $(group_pids "$1"); do
+    [[ -r /proc/${p}/stat ]] && total=$((total + $(awk '{print $14 + $15}' "/proc/${p}/stat" 2>/dev/null || echo 0)))
+  done
+  echo "${total}"
+}
+cpu_snapshot() { local g; for g in "${cpu_groups[@]}"; do echo -n "$(group_ticks "${g}") "; done; }
+cpu_rows=()
 rss_mib() { awk -v key="$1:" '$1 == key {printf "%.0f\n", $2 / 1024}' "/proc/${ingest_pid}/status"; }
 
 results=()
@@ -82,8 +101,13 @@ run_phase() {
   local t0 t1 acked count max_rss=0 sampler
   ( while sleep 0.5; do rss_mib VmRSS; done ) >"${state}/${name}.rss" 2>/dev/null &
   sampler=$!
+  local cpu0; cpu0=$(cpu_snapshot)
   t0=$(date +%s.%N)
-  "${loadgen}" --target "127.0.0.1:${OSPREY_LOCAL_GRPC_PORT}" --rate "${rate}" --duration "${duration}" \
+  python3 -c 'import resource, subprocess, sys
+rc = subprocess.call(sys.argv[2:])
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write(str(u.ru_utime + u.ru_stime))
+sys.exit(rc)' "${state}/${name}.loadgen-cpu" "${loadgen}" --target "127.0.0.1:${OSPREY_LOCAL_GRPC_PORT}" --rate "${rate}" --duration "${duration}" \
     --concurrency "${concurrency}" --spans-per-request "${spans_per_request}" --project "${project}" --json \
     >"${state}/${name}.json"
   t_sent=$(date +%s.%N)
@@ -95,6 +119,15 @@ run_phase() {
     sleep 0.1
   done
   t1=$(date +%s.%N)
+  cpu_rows+=("$(python3 - "${name}" "${acked}" "${t0}" "${t1}" "$(getconf CLK_TCK)" "$(cat "${state}/${name}.loadgen-cpu")" "${cpu0}" "$(cpu_snapshot)" <<'PY'
+import sys
+name, acked, t0, t1, hz, loadgen = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
+before, after = [int(x) for x in sys.argv[7].split()], [int(x) for x in sys.argv[8].split()]
+secs = [(a - b) / hz for a, b in zip(after, before)] + [loadgen]
+per_k = [1000 * 1000 * s / max(acked, 1) for s in secs]  # CPU ms per 1k acknowledged spans
+print(f"{name:<6} " + " ".join(f"{v:>8.1f}" for v in per_k) + f" {sum(per_k):>8.1f} {sum(secs) / (t1 - t0):>6.2f}")
+PY
+)")
   count=$(counted "${project}")
   kill "${sampler}" 2>/dev/null || true
   wait "${sampler}" 2>/dev/null || true
@@ -158,3 +191,7 @@ echo "raw server-side COPY of ${copy_rows} span rows (avg row ${avg_bytes} B in 
 echo "sustained end-to-end rate: ${sustained_rate} spans/s (highest sustained step; lowest step not sustained: ${failed_rate})"
 python3 -c 'import sys; print(f"end-to-end max / raw COPY = {int(sys.argv[1]) / int(sys.argv[3]):.2f}; sustained / raw COPY = {int(sys.argv[2]) / int(sys.argv[3]):.2f}")' "${max_e2e}" "${sustained_rate}" "${copy_rate}"
 echo "ingest RSS: columns above (max sampled every 0.5 s during the phase; peak = VmHWM since start)"
+echo
+echo "CPU ms per 1k acknowledged spans, from the phase's first request until Postgres held its last span (cores = CPU s / wall s):"
+printf '%-6s %8s %8s %8s %8s %8s %8s %8s %6s\n' phase ingest writer kafka postgres query loadgen total cores
+for line in "${cpu_rows[@]}"; do echo "${line}"; done
