@@ -5,12 +5,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/arena.h"
 #include "osprey/base/encoding.hpp"
 #include "osprey/base/status.hpp"
 #include "osprey/bus/v1/spans.pb.h"
 #include "osprey/log/log.hpp"
 #include "osprey/metrics/metrics.hpp"
-#include "request_arena.hpp"
 
 namespace osprey::ingest {
 
@@ -78,9 +78,9 @@ ExportOutcome Ingestor::Export(const otlp::ExportRequest& request, const std::st
   options.prices = prices_.get();
   // One arena per request holds the normalized spans and the batches that carry them: they are
   // built and serialized without copying a span, and freed at once.
-  RequestArena arena;
+  google::protobuf::Arena arena;
   std::vector<model::v1::Span*> spans;
-  const std::vector<otlp::RejectedSpan> rejected = otlp::NormalizeOnArena(request, options, arena.get(), &spans);
+  const std::vector<otlp::RejectedSpan> rejected = otlp::NormalizeOnArena(request, options, &arena, &spans);
   outcome.rejected_spans = static_cast<int64_t>(rejected.size());
   outcome.error_message = otlp::RejectionMessage(rejected);
 
@@ -111,7 +111,7 @@ ExportOutcome Ingestor::Export(const otlp::ExportRequest& request, const std::st
         continue;
       }
       if (batch_bytes + span_bytes > config_.max_message_bytes) flush();
-      if (batch == nullptr) batch = google::protobuf::Arena::CreateMessage<bus::v1::SpanBatch>(arena.get());
+      if (batch == nullptr) batch = google::protobuf::Arena::CreateMessage<bus::v1::SpanBatch>(&arena);
       batch->mutable_spans()->AddAllocated(span);  // same arena: adopted, not copied
       batch_bytes += span_bytes;
     }

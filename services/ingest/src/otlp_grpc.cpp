@@ -12,13 +12,13 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/arena.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
 #include "osprey/base/status.hpp"
 #include "osprey/log/log.hpp"
-#include "request_arena.hpp"
 
 namespace osprey::ingest {
 namespace {
@@ -112,8 +112,8 @@ class TraceServiceImpl final : public TraceService::WithRawCallbackMethod_Export
     pool_.Post([this, reactor, response, charge, bytes = std::move(bytes)] {
       grpc::Status status;
       {
-        RequestArena arena;
-        auto decoded = otlp::DecodeProtobuf(bytes, arena.get());
+        google::protobuf::Arena arena;
+        auto decoded = otlp::DecodeProtobuf(bytes, &arena);
         if (!decoded.ok()) {
           ingestor_.CountRefused(Transport::kGrpc, "malformed");
           status = ToGrpcStatus(decoded.status());

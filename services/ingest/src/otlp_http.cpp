@@ -4,11 +4,11 @@
 #include <cctype>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/arena.h"
 #include "google/rpc/status.pb.h"
 #include "osprey/base/status.hpp"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
-#include "request_arena.hpp"
 
 namespace osprey::ingest {
 namespace {
@@ -128,9 +128,9 @@ http::Handler MakeOtlpHttpHandler(Ingestor& ingestor) {
     }
     http::Response response;
     {
-      RequestArena arena;
-      auto decoded = encoding == Encoding::kJson ? otlp::DecodeJson(request.body, arena.get())
-                                                 : otlp::DecodeProtobuf(request.body, arena.get());
+      google::protobuf::Arena arena;
+      auto decoded = encoding == Encoding::kJson ? otlp::DecodeJson(request.body, &arena)
+                                                 : otlp::DecodeProtobuf(request.body, &arena);
       if (!decoded.ok()) {
         ingestor.CountRefused(Transport::kHttp, "malformed");
         response = StatusResponse(encoding, 400, decoded.status());
