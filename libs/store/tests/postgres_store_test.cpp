@@ -15,11 +15,17 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <pqxx/pqxx>
+#include <pqxx/tablewriter>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <vector>
 
 #include "osprey/base/status.hpp"
 #include "osprey/storetest/store_conformance.hpp"
+#include "postgres_text.hpp"
+#include "postgres_write.hpp"
 
 namespace {
 
@@ -224,6 +230,79 @@ TEST_CASE("postgres: NUL characters are stored as U+FFFD instead of failing the 
   CHECK(page->items[0].name == "n\xef\xbf\xbdm");
   CHECK_THAT(page->items[0].attributes_json, Catch::Contains("x\xef\xbf\xbdy"));
   CHECK_THAT(page->items[0].attributes_json, Catch::Contains(R"(back\\u0000slash)"));  // an escaped backslash
+}
+
+// Every value is stored through pqxx::stream_to (the writer's former COPY path, after PgText / PgJson) and
+// through CopyRows, into text columns so that no type normalizes a difference away.
+TEST_CASE("postgres: COPY rows built by CopyRows store exactly what pqxx::stream_to stored", "[postgres]") {
+  PostgresHarness harness;
+  std::string long_text(5000, 'a');
+  for (size_t i = 7; i < long_text.size(); i += 61) long_text[i] = "\\\t\n\r"[i % 4];
+  const std::vector<std::string> texts = {"",
+                                          "plain",
+                                          "tab\there",
+                                          "line\nnext\r\nlast\n",
+                                          "back\\slash\\",
+                                          "\\N",
+                                          "\\.",
+                                          std::string("nul\0mid\0", 9),
+                                          std::string("\0", 1),
+                                          "\x01\x02\b\f\v\x1f\x7f controls",
+                                          "h\xc3\xa9llo \xe2\x9c\x93 \xf0\x9f\x99\x82",
+                                          "sixteen bytes...\\then\tthe rest of it past one block",
+                                          long_text};
+  const std::vector<std::string> jsons = {"",
+                                          R"({"a":"x\u0000y"})",
+                                          R"({"b":"back\\u0000slash","c":"\\\u0000"})",
+                                          "{\"line\":\"one\\ntwo\\ttab\",\n\t\"k\": [1, 2]\r\n}",
+                                          R"({"q":"\"quoted\" \/ \\ \u00e9 \ud83d\ude42"})",
+                                          R"({"end":"\\"})"};
+  pqxx::connection connection(Cluster::Get().Dsn(harness.database()));
+  pqxx::work tx(connection);
+  for (const char* table : {"old_rows", "new_rows"}) {
+    tx.exec(std::string("CREATE TABLE ") + table + " (id bigint, nothing text, text_value text, json_value text)");
+  }
+  {
+    pqxx::stream_to old_rows(tx, "old_rows", std::vector<std::string>{"id", "nothing", "text_value", "json_value"});
+    for (size_t i = 0; i < texts.size(); ++i) {
+      old_rows << std::make_tuple(static_cast<int64_t>(i) - 3, static_cast<const char*>(nullptr),
+                                  osprey::store::internal::PgText(texts[i]),
+                                  osprey::store::internal::PgJson(jsons[i % jsons.size()], "{}"));
+    }
+    old_rows.complete();
+  }
+  {
+    osprey::store::internal::CopyRows rows;
+    for (size_t i = 0; i < texts.size(); ++i) {
+      rows.Row();
+      rows.Int(static_cast<int64_t>(i) - 3);
+      rows.Null();
+      rows.Text(texts[i]);
+      rows.Json(jsons[i % jsons.size()], "{}");
+    }
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    pqxx::tablewriter new_rows(tx, "new_rows");
+#pragma GCC diagnostic pop
+    new_rows.write_raw_line(rows.data());
+    new_rows.complete();
+  }
+  const pqxx::result old_result = tx.exec("SELECT id, nothing, text_value, json_value FROM old_rows ORDER BY id");
+  const pqxx::result new_result = tx.exec("SELECT id, nothing, text_value, json_value FROM new_rows ORDER BY id");
+  REQUIRE(old_result.size() == texts.size());
+  REQUIRE(new_result.size() == texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    INFO("row " << i);
+    CHECK(new_result[i][0].as<int64_t>() == old_result[i][0].as<int64_t>());
+    CHECK(new_result[i][1].is_null());
+    CHECK(old_result[i][1].is_null());
+    for (int column : {2, 3}) {
+      CHECK_FALSE(new_result[i][column].is_null());
+      CHECK(std::string(new_result[i][column].c_str(), new_result[i][column].size()) ==
+            std::string(old_result[i][column].c_str(), old_result[i][column].size()));
+    }
+  }
+  CHECK(std::string(new_result[5][2].c_str()) == "\\N");  // text, not NULL
 }
 
 TEST_CASE("postgres: invalid UTF-8 fails the batch with a permanent error naming the field", "[postgres]") {
