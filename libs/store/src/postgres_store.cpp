@@ -474,11 +474,8 @@ class PostgresStore final : public internal::SqlAnnotationStore<internal::SqlPro
   absl::Status RunPromptWrite(const PromptWork& work) override { return RunAnnotationWork(true, work); }
   Dialect dialect() const override { return Dialect::kPostgres; }
   absl::StatusOr<SqlRows> RunReadQuery(const SqlQuery& query) override {
-    OSPREY_ASSIGN_OR_RETURN(Lease lease, Acquire(Planning::kPerCall));
-    return Guard(lease.broken(), [&] {
-      lease.UsePlanning(Planning::kPerCall);
-      return RunPostgresReadQuery(*lease, lease.statements(), query);
-    });
+    return ReadOnLease<absl::StatusOr<SqlRows>>(
+        Planning::kPerCall, [&](Lease& lease) { return RunPostgresReadQuery(*lease, lease.statements(), query); });
   }
 
  private:
@@ -528,12 +525,26 @@ class PostgresStore final : public internal::SqlAnnotationStore<internal::SqlPro
   // Runs `fn(call)`: statements without a transaction (one statement, or reads that need no snapshot).
   template <typename T, typename Fn>
   absl::StatusOr<T> Read(Fn&& fn, Planning planning = Planning::kPerCall) {
-    OSPREY_ASSIGN_OR_RETURN(Lease lease, Acquire(planning));
-    return Guard(lease.broken(), [&]() -> absl::StatusOr<T> {
-      lease.UsePlanning(planning);
+    return ReadOnLease<absl::StatusOr<T>>(planning, [&](Lease& lease) -> absl::StatusOr<T> {
       ReadCall call(*lease, lease.statements());
       return fn(call);
     });
+  }
+
+  // Runs `attempt(lease)` on a pooled connection set up for `planning`. A pooled connection that turns
+  // out broken (the server restarted while it sat idle in the pool) is dropped and the read runs again
+  // on another, up to once per pool slot: a read is safe to repeat, and a stale pooled connection
+  // should not cost the caller an error once the server is back.
+  template <typename R, typename Fn>
+  R ReadOnLease(Planning planning, Fn&& attempt) {
+    for (int i = 0;; ++i) {
+      OSPREY_ASSIGN_OR_RETURN(Lease lease, Acquire(planning));
+      R result = Guard(lease.broken(), [&]() -> R {
+        lease.UsePlanning(planning);
+        return attempt(lease);
+      });
+      if (StatusOf(result).ok() || !lease.broken() || i >= config_.pool_size) return result;
+    }
   }
 
   // Runs `fn(tx)` in one transaction, committed only when it returns OK; retryable failures
