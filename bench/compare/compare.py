@@ -58,7 +58,7 @@ PROFILES = {
     # the machine under load 5-9, about twice the 10 minutes; the clone, the checks and Phoenix's slowest queries
     # grow with the size (docs/benchmarks.md).
     "short": dict(seconds=3, rates=[500, 2000, 8000], rate_seconds=3, query_spans=1_000, query_target=250_000,
-                  query_target_pg=0, query_repetitions=50, query_seconds=4, settle_timeout=10, stall_seconds=5,
+                  query_target_pg=0, query_repetitions=200, query_seconds=4, settle_timeout=10, stall_seconds=5,
                   query_settle_timeout=120, final_settle=20),
     # bench/run-all: longer phases, more offered rates, a 100k-span seed (Phoenix takes minutes), 1M spans per
     # system, 10M on Postgres.
