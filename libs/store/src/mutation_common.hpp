@@ -63,6 +63,21 @@ struct ProjectTotals {
   }
 };
 
+// Adds what one write's new spans of a trace bring to its project: the trace itself when the write
+// created it, its new spans, tokens and cost, and an error trace when `error_count_after` (the trace's
+// error count after the write) equals the write's own errors, i.e. its first error spans. `Trace` is
+// either writer's per-trace state (created, spans, errors, tokens_*, cost_total).
+template <typename Trace>
+void AddWrittenTrace(ProjectTotals& project, const Trace& trace, int64_t error_count_after) {
+  if (trace.created) ++project.traces;
+  project.spans += trace.spans;
+  if (trace.errors > 0 && error_count_after == trace.errors) ++project.error_traces;
+  project.tokens_prompt += trace.tokens_prompt;
+  project.tokens_completion += trace.tokens_completion;
+  project.tokens_total += trace.tokens_total;
+  project.cost += trace.cost_total;
+}
+
 class ProjectDeltas final {
  public:
   // Adds `sign` times `totals` to the project's delta.

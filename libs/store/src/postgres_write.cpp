@@ -496,14 +496,7 @@ absl::Status PgWriteSpans(pqxx::work& tx, const std::vector<SpanRow>& rows, Writ
           IntArray(joins), DoubleArray(costs));
       for (const pqxx::row& row : updated) {
         const TraceState& trace = traces.at(Text(row[0]));
-        ProjectTotals& project = project_totals[trace.project_id];
-        if (trace.created) ++project.traces;
-        project.spans += trace.spans;
-        if (trace.errors > 0 && Int(row[6]) == trace.errors) ++project.error_traces;  // its first error spans
-        project.tokens_prompt += trace.tokens_prompt;
-        project.tokens_completion += trace.tokens_completion;
-        project.tokens_total += trace.tokens_total;
-        project.cost += trace.cost_total;
+        AddWrittenTrace(project_totals[trace.project_id], trace, Int(row[6]));
         if (trace.session_rowid) {
           SessionDelta& delta = sessions[*trace.session_rowid];
           delta.min_start = std::min(delta.min_start, Int(row[1]));

@@ -845,14 +845,7 @@ absl::Status SqliteStore::WriteLocked(Connection& db, const std::vector<SpanRow>
     u.BindDouble(12, trace.cost_total);
     OSPREY_ASSIGN_OR_RETURN(bool row, u.Step());
     if (!row) return base::Permanent(absl::StatusCode::kInternal, "trace row vanished: " + trace_id);
-    internal::ProjectTotals& project = projects[trace.project_id].totals;
-    if (trace.created) ++project.traces;
-    project.spans += trace.spans;
-    if (trace.errors > 0 && u.Int(5) == trace.errors) ++project.error_traces;  // its first error spans
-    project.tokens_prompt += trace.tokens_prompt;
-    project.tokens_completion += trace.tokens_completion;
-    project.tokens_total += trace.tokens_total;
-    project.cost += trace.cost_total;
+    internal::AddWrittenTrace(projects[trace.project_id].totals, trace, u.Int(5));
     if (trace.session_rowid) {
       SessionDelta& delta = sessions[*trace.session_rowid];
       delta.min_start = std::min(delta.min_start, u.Int(0));
