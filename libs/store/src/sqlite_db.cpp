@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "osprey/base/status.hpp"
+#include "sqlite_pcache.hpp"
 
 namespace osprey::store::sqlite {
 
@@ -51,6 +52,7 @@ std::string Statement::Text(int column) const {
 }
 
 absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& path, int flags) {
+  InstallPageCache();
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {

@@ -1,6 +1,8 @@
 #include "osprey/store/sqlite_store.hpp"
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -365,8 +367,11 @@ class SqliteMigrationTarget final : public MigrationTarget {
 class SqliteStore final : public internal::SqlAnnotationStore<internal::SqlPromptStore<Store>> {
  public:
   SqliteStore(std::unique_ptr<Connection> writer, std::vector<std::unique_ptr<Connection>> readers,
-              std::unique_ptr<Connection> checkpointer)
-      : writer_(std::move(writer)), free_readers_(std::move(readers)), checkpointer_(std::move(checkpointer)) {
+              std::unique_ptr<Connection> checkpointer, int64_t wal_checkpoint_pages)
+      : writer_(std::move(writer)),
+        free_readers_(std::move(readers)),
+        checkpointer_(std::move(checkpointer)),
+        wal_checkpoint_pages_(wal_checkpoint_pages) {
     checkpoint_thread_ = std::thread([this] { RunCheckpoints(); });
   }
   ~SqliteStore() override { Close(); }
@@ -469,7 +474,7 @@ class SqliteStore final : public internal::SqlAnnotationStore<internal::SqlPromp
 
   // Copies the WAL back into the database off the writer's path. The writer connection never
   // checkpoints (wal_autocheckpoint=0): a checkpoint of tens of MiB inside a commit was the ack-latency
-  // p99. PASSIVE checkpoints run beside the writer every 200 ms; when the WAL file passes kMaxWalPages
+  // p99. PASSIVE checkpoints run beside the writer every 200 ms; when the WAL file passes wal_checkpoint_pages_
   // one checkpoint holds the writer back briefly, so the file rewinds and stays bounded.
   void RunCheckpoints();
 
@@ -483,20 +488,37 @@ class SqliteStore final : public internal::SqlAnnotationStore<internal::SqlPromp
   bool closed_ = false;                                    // guarded by readers_mu_
 
   std::unique_ptr<Connection> checkpointer_;  // used only by checkpoint_thread_
+  const int64_t wal_checkpoint_pages_;        // SqliteConfig::wal_checkpoint_bytes in 4 KiB pages
   std::mutex checkpoint_mu_;
   std::condition_variable checkpoint_cv_;
   bool checkpoint_stop_ = false;  // guarded by checkpoint_mu_
   std::thread checkpoint_thread_;
 };
 
-// The locked catch-up below costs 40-120 ms whatever the backlog (measured: 600-1,400 frames left;
-// the time is its two fsyncs on this virtual disk), so the bound sets how often the writer pauses:
-// 64 MiB meant every ~2.5 s at 10k spans/s (ack p99 95-117 ms), 256 MiB every ~10 s (p99 66-77 ms
-// in 5 of 6 phases, 196 ms in one; p99.9 ~250 ms).
-constexpr int kMaxWalPages = 65536;  // 256 MiB of 4 KiB pages
+// SqliteConfig::wal_checkpoint_bytes (256 MiB) sets how often the writer pauses for the locked catch-up in
+// RunCheckpoints. That pause was 80-115 ms at 10k spans/s (ack p99 220-250 ms with 20 clients) until the
+// thread flushed the database file after every unlocked round and ran a second unlocked round right before
+// taking the lock: now 5-19 ms, most of it the two syncs of the frames that arrived meanwhile
+// (bench/embedded.sh, docs/benchmarks.md). At 10k spans/s 256 MiB of WAL fills in ~4 s (each commit writes
+// every page it touched, index pages included).
+constexpr int64_t kPageBytes = 4096;  // SQLite's default page size, kept (ApplyPragmas)
 
 void SqliteStore::RunCheckpoints() {
   pthread_setname_np(pthread_self(), "sqlite-ckpt");
+  // SQLite syncs the database file only after a checkpoint that caught up with the writer, which under load
+  // is only the locked one below; everything the unlocked ones copied waited in the OS cache for that sync
+  // (80-115 ms of the writer's pause at 10k spans/s). This descriptor lets the thread flush what each
+  // checkpoint copied right away, off the writer's path; fdatasync flushes the file whichever descriptor
+  // wrote it.
+  const char* db_file = sqlite3_db_filename(checkpointer_->handle(), "main");
+  int db_fd = (db_file != nullptr && *db_file != '\0') ? ::open(db_file, O_RDONLY | O_CLOEXEC) : -1;
+  int synced = 0;  // the backfill count the database file was last flushed at
+  auto flush_copied = [&](int copied) {
+    if (db_fd >= 0 && copied != synced) {
+      (void)::fdatasync(db_fd);
+      synced = copied;
+    }
+  };
   std::unique_lock lock(checkpoint_mu_);
   while (!checkpoint_stop_) {
     checkpoint_cv_.wait_for(lock, std::chrono::milliseconds(200));
@@ -506,12 +528,18 @@ void SqliteStore::RunCheckpoints() {
     int copied = 0;
     int rc =
         sqlite3_wal_checkpoint_v2(checkpointer_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages, &copied);
+    if (rc == SQLITE_OK) flush_copied(copied);
     // The WAL file only rewinds after a checkpoint that caught up with the writer; under steady load
     // passive checkpoints never do. Once the file passes the bound, the checkpointer takes the writer
     // mutex (so the writer waits on a mutex, not in SQLite's sleeping busy handler) and copies the few
-    // frames the unlocked run left; the writer's next transaction then rewinds the WAL (see kMaxWalPages
+    // frames the unlocked run left; the writer's next transaction then rewinds the WAL (see kPageBytes
     // for what that pause costs).
-    if (rc == SQLITE_OK && wal_pages > kMaxWalPages) {
+    if (rc == SQLITE_OK && wal_pages > wal_checkpoint_pages_) {
+      // One more unlocked round first, so the locked one copies and syncs only what arrives meanwhile.
+      if (sqlite3_wal_checkpoint_v2(checkpointer_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages, &copied) ==
+          SQLITE_OK) {
+        flush_copied(copied);
+      }
       std::lock_guard writer_lock(writer_mu_);
       if (writer_) {
         sqlite3_wal_checkpoint_v2(checkpointer_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
@@ -522,6 +550,7 @@ void SqliteStore::RunCheckpoints() {
   lock.unlock();
   // A last full checkpoint so a cleanly stopped store leaves a small WAL behind.
   sqlite3_wal_checkpoint_v2(checkpointer_->handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  if (db_fd >= 0) ::close(db_fd);
 }
 
 absl::StatusOr<SqliteStore::Lease> SqliteStore::AcquireReader() {
@@ -1163,8 +1192,12 @@ absl::Status ApplyPragmas(Connection& connection, const SqliteConfig& config, bo
   OSPREY_RETURN_IF_ERROR(connection.Exec("PRAGMA temp_store = MEMORY"));
   // The writer never checkpoints; SqliteStore::RunCheckpoints does, on its own connection.
   if (writer) OSPREY_RETURN_IF_ERROR(connection.Exec("PRAGMA wal_autocheckpoint = 0"));
-  // When the WAL rewinds, the file is trimmed back to 64 MiB rather than keeping its peak size.
-  if (writer) OSPREY_RETURN_IF_ERROR(connection.Exec("PRAGMA journal_size_limit = 67108864"));
+  // When the WAL rewinds, the file keeps its size up to the bound plus 64 MiB: trimming it to 64 MiB on
+  // every rewind made that commit free ~200 MiB of blocks, a 100 ms stall on this machine's disk.
+  if (writer) {
+    int64_t keep = config.wal_checkpoint_bytes + (int64_t{64} << 20);
+    OSPREY_RETURN_IF_ERROR(connection.Exec("PRAGMA journal_size_limit = " + std::to_string(keep)));
+  }
   if (!writer) OSPREY_RETURN_IF_ERROR(connection.Exec("PRAGMA query_only = ON"));
   return absl::OkStatus();
 }
@@ -1178,6 +1211,9 @@ absl::Status ValidateSqliteConfig(const SqliteConfig& config) {
   }
   if (config.read_connections < 1) return Invalid("sqlite: read_connections must be at least 1");
   if (config.busy_timeout_ms < 0) return Invalid("sqlite: busy_timeout_ms must not be negative");
+  if (config.wal_checkpoint_bytes < (int64_t{1} << 20)) {
+    return Invalid("sqlite: wal_checkpoint_bytes must be at least 1 MiB");
+  }
   return absl::OkStatus();
 }
 
@@ -1198,7 +1234,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const SqliteConfig& confi
   OSPREY_ASSIGN_OR_RETURN(auto checkpointer, Connection::Open(config.path, SQLITE_OPEN_READWRITE));
   sqlite3_busy_timeout(checkpointer->handle(), config.busy_timeout_ms);
   OSPREY_RETURN_IF_ERROR(checkpointer->Exec("PRAGMA synchronous = " + absl::AsciiStrToUpper(config.synchronous)));
-  return std::unique_ptr<Store>(new SqliteStore(std::move(*writer), std::move(readers), std::move(checkpointer)));
+  return std::unique_ptr<Store>(new SqliteStore(std::move(*writer), std::move(readers), std::move(checkpointer),
+                                                config.wal_checkpoint_bytes / kPageBytes));
 }
 
 }  // namespace osprey::store

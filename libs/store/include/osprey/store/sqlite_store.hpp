@@ -18,10 +18,13 @@ struct SqliteConfig {
   std::string synchronous = "normal";  // "normal" | "full"
   int read_connections = 4;
   int busy_timeout_ms = 5000;
+  // How large the WAL may grow before the checkpointer holds the writer back for a moment so it rewinds
+  // (sqlite_store.cpp, RunCheckpoints); the file keeps at most this plus 64 MiB. Tests use small values.
+  int64_t wal_checkpoint_bytes = int64_t{256} << 20;
 };
 
 // INVALID_ARGUMENT naming the first bad field: empty path, synchronous not "normal"/"full",
-// read_connections < 1, busy_timeout_ms < 0.
+// read_connections < 1, busy_timeout_ms < 0, wal_checkpoint_bytes < 1 MiB.
 absl::Status ValidateSqliteConfig(const SqliteConfig& config);
 
 // Opens (creating if needed) the database. Does not migrate: call Migrate(). Validates `config`
