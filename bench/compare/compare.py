@@ -111,19 +111,11 @@ def process_tree(pid):
 
 
 def memory_kib(pid):
-    """VmRSS of a process; for a process with children (Postgres, a JVM wrapper) the sum of PSS over its tree,
-    so shared memory (Postgres' shared buffers) is counted once."""
-    tree = process_tree(pid)
-    if len(tree) == 1:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        except OSError:
-            return 0
-        return 0
+    """PSS summed over a process and its children (Postgres backends, a JVM wrapper): memory shared between
+    processes (Postgres' shared buffers) or mapped twice in one (SQLite maps its file once per connection, so
+    osprey's VmRSS counted each read page up to five times) is counted once."""
     total = 0
-    for p in tree:
+    for p in process_tree(pid):
         try:
             for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
                 if line.startswith("Pss:"):
@@ -972,8 +964,8 @@ def render(results):
              "wait; late: stored only after the wait (recounted once after the last phase, waiting up to the "
              "recount bound); not stored: acknowledged but stored nowhere by then (Phoenix: still in its in-memory "
              "queue — acknowledged, not durable); CPU s: user + system CPU time of all the system's processes (not the "
-             "generator) from the first request to the end of the wait; memory: peak RSS sampled every 0.5 s — PSS "
-             f"summed for Postgres and Kafka process trees). Settle wait per phase: {args['settle_timeout']} s, or "
+             "generator) from the first request to the end of the wait; memory: peak PSS sampled every 0.5 s, "
+             f"summed over each process tree). Settle wait per phase: {args['settle_timeout']} s, or "
              f"{args['stall_seconds']} s without growth; the recount waits up to {args['final_settle']} s.")
     L.append("")
     L.append("| system | phase | proto | offered/s | acked/s | stored/s | ack p50 ms | p99 | p99.9 | acked | failed | "
