@@ -131,7 +131,7 @@ void AnnotationUpsertKeyAndFields(const HarnessFactory& factory) {
   query.targets = {SpanId(0xab)};
   std::vector<AnnotationRecord> rows = List(*store, query);
   REQUIRE(rows.size() == 1);
-  const AnnotationRecord& row = rows[0];
+  const AnnotationRecord row = rows[0];  // a copy: `rows` is reassigned below
   CHECK(row.id == ids[0]);
   CHECK(row.target == SpanId(0xab));
   CHECK(row.name == "quality");
