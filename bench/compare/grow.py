@@ -28,10 +28,13 @@ that differ: it must be 0 on the ingested seed (the rules are the writers') and 
 """
 import functools
 import hashlib
+import os
 
 from db import Sqlite
 
 SHIFT_SECONDS = 3600  # copy c of the seed lies c hours before it
+# Postgres growths adding at least this many spans rebuild the spans indexes instead of maintaining them (grow()).
+REBUILD_MIN_ROWS = int(os.environ.get("OSPREY_GROW_REBUILD_MIN_ROWS", 2_000_000))
 
 
 def clone_id(hex_id, copy):
@@ -134,8 +137,15 @@ class Growth:
         return self.seed
 
     def grow(self, first, last):
-        """Adds copies first..last-1 (oldest first, one transaction each), then recomputes the rollups."""
+        """Adds copies first..last-1 (oldest first, one transaction each), then recomputes the rollups. On Postgres,
+        a growth of at least REBUILD_MIN_ROWS spans (the full run's 10M) drops the spans table's non-unique indexes
+        for the copies and builds them again before the rollups, which read through them: the 10M growth with
+        every index kept had written 19 GB in 16 minutes when it was stopped (docs/benchmarks.md)."""
         transactions = [self.copy_statements(c) for c in range(last - 1, first - 1, -1)]
+        if self.db.dialect == "postgres" and (last - first) * self.seed["spans"] >= REBUILD_MIN_ROWS:
+            self.db.run_transactions(transactions, rebuild_indexes_of="spans")
+            self.db.run_transactions([self.rollup_statements()])
+            return
         transactions.append(self.rollup_statements())
         self.db.run_transactions(transactions)
 
