@@ -532,8 +532,8 @@ void SqliteStore::RunCheckpoints() {
     // The WAL file only rewinds after a checkpoint that caught up with the writer; under steady load
     // passive checkpoints never do. Once the file passes the bound, the checkpointer takes the writer
     // mutex (so the writer waits on a mutex, not in SQLite's sleeping busy handler) and copies the few
-    // frames the unlocked run left; the writer's next transaction then rewinds the WAL (see kPageBytes
-    // for what that pause costs).
+    // frames the unlocked run left; the writer's next transaction then rewinds the WAL (the comment above
+    // RunCheckpoints says what that pause costs).
     if (rc == SQLITE_OK && wal_pages > wal_checkpoint_pages_) {
       // One more unlocked round first, so the locked one copies and syncs only what arrives meanwhile.
       if (sqlite3_wal_checkpoint_v2(checkpointer_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages, &copied) ==

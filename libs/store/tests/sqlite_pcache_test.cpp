@@ -52,9 +52,9 @@ TEST_CASE("TruncateFilter: a page left parked is dropped by the truncation that 
   filter.Truncated(11);
   CHECK(filter.parked() == 0);
   CHECK_FALSE(filter.MayHoldFrom(11));
-  filter.Rekeyed(3, 2000);  // not parked far enough past 10 + 1024 to differ from growth
+  filter.Rekeyed(3, 2000);  // more than 1024 past the largest key (10): parked
   CHECK(filter.parked() == 1);
-  filter.Rekeyed(4, 900);  // near: the bound grows
+  filter.Rekeyed(4, 900);  // within 1024 of it: growth, the bound moves
   CHECK(filter.max_key() == 900);
 }
 
