@@ -1,7 +1,8 @@
 // WriteSpans throughput of the Postgres store: batches of LLM-shaped spans (~1.7 KB of attributes),
 // 10 spans per trace, every fifth trace in a session — the same data as store_write_bench. Starts a
-// private cluster with deploy/postgres/start unless --dsn is given. Prints spans/s (wall clock; the
-// server's CPU is not in this process's CPU time) and the size of the spans table. Not a test.
+// private cluster with deploy/postgres/start unless --dsn is given. Prints spans/s (wall clock), the
+// private cluster's CPU per 1k spans (every Postgres process of it: backend, WAL writer, checkpointer,
+// autovacuum), the traces table's row updates and the size of the spans table. Not a test.
 //
 //   store_postgres_write_bench [--batches N] [--batch-size N] [--compression lz4|pglz] [--prompt-bytes N]
 //                              [--dsn DSN]
@@ -16,6 +17,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -81,6 +85,30 @@ std::string Psql(int port, const std::string& sql) {
   return output;
 }
 
+// CPU seconds of a private cluster: its postmaster, its live processes and those it reaped.
+double ClusterCpuSeconds(const std::string& dir) {
+  std::ifstream pid_file(dir + "/data/postmaster.pid");
+  long postmaster = 0;
+  if (!(pid_file >> postmaster)) return 0;
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  double seconds = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    // Fields after the command (which may hold spaces, so from its closing parenthesis): state ppid ...
+    std::istringstream fields(line.substr(line.rfind(')') + 2));
+    std::vector<std::string> f{std::istream_iterator<std::string>(fields), {}};
+    if (f.size() < 15) continue;
+    const long pid = std::atol(entry.path().filename().c_str());
+    const long ppid = std::atol(f[1].c_str());
+    if (pid != postmaster && ppid != postmaster) continue;
+    seconds += (std::atof(f[11].c_str()) + std::atof(f[12].c_str())) / tick;  // utime, stime
+    if (pid == postmaster) seconds += (std::atof(f[13].c_str()) + std::atof(f[14].c_str())) / tick;  // reaped
+  }
+  return seconds;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -133,6 +161,7 @@ int main(int argc, char** argv) {
       if (port != 0) Psql(port, "ALTER TABLE spans ALTER COLUMN attributes SET COMPRESSION " + compression);
       size_t attribute_bytes = 0;
       std::chrono::duration<double> total{0};
+      const double cpu_before = port != 0 ? ClusterCpuSeconds(dir) : 0;
       uint64_t next = 1;
       for (int b = 0; b < batches && status == 0; ++b) {
         std::vector<osprey::model::v1::Span> spans(batch_size);
@@ -167,16 +196,19 @@ int main(int argc, char** argv) {
           status = 1;
         }
       }
+      const double server_cpu = port != 0 ? ClusterCpuSeconds(dir) - cpu_before : 0;
+      (*store)->Close();  // its backend exits and flushes its table statistics
       if (status == 0) {
         const double spans = static_cast<double>(batches) * batch_size;
         std::string size = port != 0 ? Psql(port, "SELECT pg_total_relation_size('spans')") : "?";
+        std::string trace_updates =
+            port != 0 ? Psql(port, "SELECT n_tup_upd FROM pg_stat_user_tables WHERE relname = 'traces'") : "?";
         std::printf(
             "batches=%d batch_size=%d compression=%s avg_attributes_bytes=%.0f wall_s=%.3f spans_per_s=%.0f "
-            "spans_table_bytes=%s\n",
+            "server_cpu_ms_per_1k_spans=%.1f trace_row_updates=%s spans_table_bytes=%s\n",
             batches, batch_size, compression.c_str(), attribute_bytes / spans, total.count(), spans / total.count(),
-            size.c_str());
+            port != 0 ? server_cpu * 1e6 / spans : 0.0, trace_updates.c_str(), size.c_str());
       }
-      (*store)->Close();
     }
   }
   if (!dir.empty()) {

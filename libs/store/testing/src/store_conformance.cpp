@@ -410,6 +410,36 @@ void Sessions(const HarnessFactory& factory) {
   auto other = store->GetSessionBySessionId("chat-2");
   REQUIRE(other.ok());
   CHECK(!other->has_value());
+
+  // One batch of new traces: two start session chat-3 (new), one joins chat-1 (stored). Each trace
+  // counts once in its session, with every span's tokens, and holds its own rollups.
+  Write(*store, {SpanBuilder(3, 7).Times(50, 60).Session("chat-3").Tokens(1, 2),
+                 SpanBuilder(3, 8).Parent(7).Times(51, 52).Session("chat-3").Tokens(3, 4).Error(),
+                 SpanBuilder(4, 9).Times(55, 70).Session("chat-3").Tokens(5, 0),
+                 SpanBuilder(5, 10).Times(45, 46).Session("chat-1").Tokens(0, 1)});
+  auto chat3 = store->GetSessionBySessionId("chat-3");
+  REQUIRE(chat3.ok());
+  REQUIRE(chat3->has_value());
+  CHECK((*chat3)->trace_count == 2);
+  CHECK((*chat3)->token_count_prompt == 9);
+  CHECK((*chat3)->token_count_completion == 6);
+  CHECK((*chat3)->start_time_ns == kT0 + 50 * kSecond);
+  CHECK((*chat3)->end_time_ns == kT0 + 70 * kSecond);
+  auto chat1 = store->GetSessionBySessionId("chat-1");
+  REQUIRE(chat1.ok());
+  REQUIRE(chat1->has_value());
+  CHECK((*chat1)->trace_count == 3);
+  CHECK((*chat1)->token_count_total == 19);
+  CHECK((*chat1)->end_time_ns == kT0 + 46 * kSecond);
+  const TraceRecord t3 = Trace(*store, 3);
+  CHECK(t3.session_rowid == (*chat3)->id);
+  CHECK(t3.span_count == 2);
+  CHECK(t3.error_count == 1);
+  CHECK(t3.token_count_total == 10);
+  CHECK(t3.root_span_id == SpanHex(7));
+  CHECK(t3.start_time_ns == kT0 + 50 * kSecond);
+  CHECK(t3.end_time_ns == kT0 + 60 * kSecond);
+  CHECK(Trace(*store, 5).session_rowid == s.id);
 }
 
 void ProjectAutoCreateAndTraceKeepsProject(const HarnessFactory& factory) {
