@@ -923,8 +923,8 @@ def render(results):
     L.append("")
     L.append(f"Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB RAM, Linux {m['kernel']}. "
              f"Load average before / after: {results['load_before']} / {results['load_after']}"
-             + (" — **the machine was shared** (other engineers compiling), so absolute figures are a floor; "
-                "the ratios come from the same run." if results["shared"] else "."))
+             + (" — **above 1.5 at the start or the end**: something else ran on the machine then, so absolute "
+                "figures are a floor; the ratios come from the same run." if results["shared"] else "."))
     L.append("")
     L.append(f"Versions: Osprey {v['osprey']}; arize-phoenix {results.get('phoenix_version', '?')} "
              f"(pinned in `bench/compare/requirements.txt`); {v['postgres']}; SQLite {v['sqlite']}; "
