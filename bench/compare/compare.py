@@ -61,7 +61,7 @@ PROFILES = {
                   query_target_pg=0, query_repetitions=200, query_seconds=4, settle_timeout=10, stall_seconds=5,
                   query_settle_timeout=120, final_settle=20),
     # bench/run-all: longer phases, more offered rates, 1M spans per system, 10M on Postgres. It must fit one
-    # 3-hour working session, and Phoenix sets the pace: it stores ~50-60 spans/s through OTLP here, so the seed
+    # 3-hour working session, and Phoenix sets the pace: it stores ~50-80 spans/s through OTLP here, so the seed
     # is 10k spans (~3 min each; 100k took ~30 min per Phoenix system) grown 100x and 1000x, and a phase waits at
     # most 60 s for Phoenix's backlog (it stores steadily, so the stall rule never ends the wait early; 120 s
     # added 20 min per Phoenix system). Osprey settles within seconds either way. A query is sampled up to 2,000
