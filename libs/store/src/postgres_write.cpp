@@ -1,21 +1,20 @@
 #include "postgres_write.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <optional>
-#include <pqxx/tablewriter>
 #include <set>
 #include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include <libpq-fe.h>
 
 #include "mutation_common.hpp"
 #include "osprey/base/encoding.hpp"
@@ -68,42 +67,33 @@ using TraceStates = std::map<std::string, TraceState, std::less<>>;
 // held twice in memory.
 constexpr size_t kCopyChunkBytes = 1 << 20;
 
+// libpqxx 6.4 (Debian 12's) starts a COPY only in text format and ends every chunk it sends with a
+// newline, so the binary stream goes through libpq on the transaction's own connection.
+// connection_base keeps its PGconn private (raw_connection() serves its large-object gate); an
+// explicit template instantiation may name a private member ([temp.spec.general]/6), and this one
+// accessor is the only use of that rule.
+using RawConnectionGetter = pqxx::internal::pq::PGconn* (pqxx::connection_base::*)() const;
+pqxx::internal::pq::PGconn* RawConnection(const pqxx::connection_base& connection);
+template <RawConnectionGetter Getter>
+struct RawConnectionAccess {
+  friend pqxx::internal::pq::PGconn* RawConnection(const pqxx::connection_base& connection) {
+    return (connection.*Getter)();
+  }
+};
+template struct RawConnectionAccess<&pqxx::connection_base::raw_connection>;
+
 // COPYs `rows` (new span ids, in span_id order) into `spans`, each under its trace's row id and project.
-// The rows go out through pqxx::tablewriter::write_raw_line, libpqxx 6.4's only public way to send
-// COPY text built by the caller (stream_to escapes every field char by char into its own strings:
-// 23 % of the writer's CPU in perf). tablewriter is deprecated in 6.4 but not removed; the warning is
-// silenced here only.
 void CopySpans(pqxx::work& tx, const std::vector<const SpanRow*>& rows, const TraceStates& traces) {
-  static const std::vector<std::string> kColumns = {"trace_rowid",
-                                                    "project_id",
-                                                    "span_id",
-                                                    "parent_id",
-                                                    "name",
-                                                    "span_kind",
-                                                    "start_time",
-                                                    "end_time",
-                                                    "status_code",
-                                                    "status_message",
-                                                    "session_id",
-                                                    "user_id",
-                                                    "llm_model_name",
-                                                    "llm_token_count_prompt",
-                                                    "llm_token_count_completion",
-                                                    "llm_token_count_total",
-                                                    "input_preview",
-                                                    "output_preview",
-                                                    "attributes",
-                                                    "events",
-                                                    "cost_prompt",
-                                                    "cost_completion",
-                                                    "cost_total",
-                                                    "cost_details"};
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-  pqxx::tablewriter copy(tx, "spans", kColumns.begin(), kColumns.end());
-#pragma GCC diagnostic pop
+  static const std::string kStatement =
+      "COPY spans (trace_rowid, project_id, span_id, parent_id, name, span_kind, start_time, end_time, status_code, "
+      "status_message, session_id, user_id, llm_model_name, llm_token_count_prompt, llm_token_count_completion, "
+      "llm_token_count_total, input_preview, output_preview, attributes, events, cost_prompt, cost_completion, "
+      "cost_total, cost_details) FROM STDIN (FORMAT binary)";
+  constexpr int16_t kFields = 24;
+  BinaryCopy copy(tx, kStatement);
   thread_local CopyRows out;  // per writer thread: the buffer keeps its capacity from batch to batch
   out.Clear();
+  out.Begin();
   auto nullable = [](const std::string& text) {
     if (text.empty()) {
       out.Null();
@@ -113,7 +103,7 @@ void CopySpans(pqxx::work& tx, const std::vector<const SpanRow*>& rows, const Tr
   };
   auto cost = [](bool has, double value) {
     if (has) {
-      out.Text(DoubleText(value));
+      out.Double(value);
     } else {
       out.Null();
     }
@@ -121,7 +111,7 @@ void CopySpans(pqxx::work& tx, const std::vector<const SpanRow*>& rows, const Tr
   for (const SpanRow* row : rows) {
     const model::v1::Span& span = *row->span;
     const TraceState& trace = traces.find(row->trace_id)->second;
-    out.Row();
+    out.Row(kFields);
     out.Int(trace.rowid);
     out.Int(trace.project_id);
     out.Text(row->span_id);
@@ -147,108 +137,118 @@ void CopySpans(pqxx::work& tx, const std::vector<const SpanRow*>& rows, const Tr
     cost(span.cost().has_total(), span.cost().total());
     nullable(span.cost().details_json());
     if (out.data().size() >= kCopyChunkBytes) {
-      copy.write_raw_line(out.data());
+      copy.Send(out.data());
       out.Clear();
     }
   }
-  if (!out.data().empty()) copy.write_raw_line(out.data());
-  copy.complete();
-}
-
-// Where `p` or a later byte may need a COPY escape (or the NUL rewrite): a backslash or a byte <= '\r'.
-// Sixteen bytes at a time where SSE2 is available (always on x86-64).
-const char* FindSpecial(const char* p, const char* end) {
-#if defined(__SSE2__)
-  const __m128i backslash = _mm_set1_epi8('\\');
-  const __m128i last_control = _mm_set1_epi8('\r');
-  while (end - p >= 16) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i hits = _mm_or_si128(_mm_cmpeq_epi8(v, backslash), _mm_cmpeq_epi8(_mm_min_epu8(v, last_control), v));
-    const int mask = _mm_movemask_epi8(hits);
-    if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
-    p += 16;
-  }
-#endif
-  while (p < end && *p != '\\' && static_cast<unsigned char>(*p) > '\r') ++p;
-  return p;
+  out.End();
+  copy.Send(out.data());
+  copy.Finish();
 }
 
 }  // namespace
 
-void CopyRows::Row() {
-  if (!data_.empty()) data_ += '\n';
-  row_start_ = true;
+BinaryCopy::BinaryCopy(pqxx::work& tx, std::string statement)
+    : statement_(std::move(statement)), connection_(RawConnection(tx.conn())) {
+  tx.exec(statement_);  // PGRES_COPY_IN
 }
 
-void CopyRows::Separate() {
-  if (!row_start_) data_ += '\t';
-  row_start_ = false;
+void BinaryCopy::Send(const std::string& data) {
+  if (PQputCopyData(connection_, data.data(), static_cast<int>(data.size())) != 1) {
+    throw pqxx::broken_connection(std::string("COPY data not sent: ") + PQerrorMessage(connection_));
+  }
 }
 
-void CopyRows::Null() {
-  Separate();
-  data_ += "\\N";
+void BinaryCopy::Finish() {
+  if (PQputCopyEnd(connection_, nullptr) != 1) {
+    throw pqxx::broken_connection(std::string("COPY end not sent: ") + PQerrorMessage(connection_));
+  }
+  std::string error;
+  std::string state;
+  bool any = false;
+  while (PGresult* result = PQgetResult(connection_)) {  // until NULL: the connection is idle again
+    any = true;
+    if (PQresultStatus(result) != PGRES_COMMAND_OK && error.empty()) {
+      error = PQresultErrorMessage(result);
+      const char* code = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+      state = code != nullptr ? code : "";
+    }
+    PQclear(result);
+  }
+  if (!any) throw pqxx::broken_connection(std::string("COPY unfinished: ") + PQerrorMessage(connection_));
+  if (error.empty()) return;
+  if (state == "23505") throw pqxx::unique_violation(error, statement_, state.c_str());
+  throw pqxx::sql_error(error, statement_, state.empty() ? nullptr : state.c_str());
 }
+
+void CopyRows::Begin() {
+  static constexpr char kHeader[] = "PGCOPY\n\377\r\n";  // and its NUL: 11 bytes of signature
+  data_.append(kHeader, sizeof(kHeader));
+  data_.append(8, '\0');  // flags (no OIDs), header extension length
+}
+
+void CopyRows::End() { data_.append("\xff\xff", 2); }
+
+void CopyRows::Row(int16_t fields) {
+  data_ += static_cast<char>((fields >> 8) & 0xff);
+  data_ += static_cast<char>(fields & 0xff);
+}
+
+void CopyRows::Length(int32_t length) {
+  const auto value = static_cast<uint32_t>(length);
+  const char bytes[4] = {static_cast<char>(value >> 24), static_cast<char>(value >> 16),
+                         static_cast<char>(value >> 8), static_cast<char>(value)};
+  data_.append(bytes, 4);
+}
+
+void CopyRows::Null() { Length(-1); }
 
 void CopyRows::Int(int64_t value) {
-  Separate();
-  char digits[24];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), value);
-  data_.append(digits, end);
+  Length(8);
+  const auto bits = static_cast<uint64_t>(value);
+  char bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(bits >> (56 - 8 * i));
+  data_.append(bytes, 8);
 }
 
-void CopyRows::Text(std::string_view text) {
-  Separate();
-  Append(text, false);
-}
+void CopyRows::Double(double value) { Int(std::bit_cast<int64_t>(value)); }
+
+void CopyRows::Text(std::string_view text) { Append(text, false); }
 
 void CopyRows::Json(std::string_view json, std::string_view empty) {
-  Separate();
   Append(json.empty() ? empty : json, true);
 }
 
 // In valid JSON a backslash occurs only inside strings and always starts an escape: an escaped
 // backslash is taken whole, so a literal backslash followed by u0000 stays intact, as in PgJson.
 void CopyRows::Append(std::string_view text, bool json) {
+  const size_t length_at = data_.size();
+  Length(0);  // patched below: a rewrite may lengthen the text
+  if (json) data_ += '\1';  // jsonb's binary format version
+  const size_t start = data_.size();
   const char* p = text.data();
   const char* const end = p + text.size();
   while (p < end) {
-    const char* special = FindSpecial(p, end);
+    const char* special = json ? static_cast<const char*>(std::memchr(p, '\\', end - p))
+                               : static_cast<const char*>(std::memchr(p, '\0', end - p));
+    if (special == nullptr) special = end;
     data_.append(p, special);
     if (special == end) break;
     p = special;
-    switch (*p) {
-      case '\\':
-        data_ += "\\\\";
-        if (json && end - p >= 6 && std::string_view(p, 6) == "\\u0000") {
-          data_ += "ufffd";
-          p += 6;
-          continue;
-        }
-        if (json && end - p >= 2 && p[1] == '\\') {
-          data_ += "\\\\";
-          p += 2;
-          continue;
-        }
-        break;
-      case '\t':
-        data_ += "\\t";
-        break;
-      case '\n':
-        data_ += "\\n";
-        break;
-      case '\r':
-        data_ += "\\r";
-        break;
-      case '\0':
-        data_ += "\xef\xbf\xbd";
-        break;
-      default:  // another control character: stored as it is
-        data_ += *p;
-        break;
+    if (!json) {
+      data_ += "\xef\xbf\xbd";
+      ++p;
+    } else if (end - p >= 6 && std::string_view(p, 6) == "\\u0000") {
+      data_ += "\\ufffd";
+      p += 6;
+    } else {  // an escape: both characters, so an escaped backslash never starts one
+      const size_t n = end - p >= 2 ? 2 : 1;
+      data_.append(p, n);
+      p += n;
     }
-    ++p;
   }
+  const auto length = static_cast<uint32_t>(data_.size() - start + (json ? 1 : 0));
+  for (int i = 0; i < 4; ++i) data_[length_at + i] = static_cast<char>(length >> (24 - 8 * i));
 }
 
 absl::StatusOr<SpanRow> PgValidateSpan(const model::v1::Span* span, size_t index) {

@@ -22,31 +22,50 @@ namespace osprey::store::internal {
 // The shared checks, plus UTF-8 in every text field: the server's encoding refuses anything else.
 absl::StatusOr<SpanRow> PgValidateSpan(const model::v1::Span* span, size_t index);
 
-// Rows of a text-format COPY built in one buffer: fields separated by tabs, \N for NULL, and a
-// backslash, tab, newline or carriage return in a value escaped with a backslash. The values stored
-// are those pqxx::stream_to stores for the same fields (after PgText / PgJson), without its
-// per-character escaper and per-field strings. Rows are separated by a newline, and the buffer never
-// ends with one, so it can be sent as one COPY "line" (COPY data messages need not end at rows).
+// Rows of a binary-format COPY (PGCOPY, https://www.postgresql.org/docs/15/sql-copy.html) built in one
+// buffer: a row is its field count, a field its byte length (-1 for NULL) and its bytes, int8 and float8
+// big-endian. The server takes each field as it is: no per-byte scan for line ends and escapes, no
+// number text (measured on 50k loadgen spans into the spans table with its indexes: 19 % less server
+// time than text COPY of the same rows). The values stored are those of PgText / PgJson: a NUL byte in
+// text becomes U+FFFD, the JSON escape \u0000 becomes \ufffd. The stream is Begin(), the rows, End();
+// data() may be sent and Clear()ed at any point in between (COPY data messages need not end at rows).
 class CopyRows final {
  public:
-  // Starts a row (fields of the previous one are complete).
-  void Row();
+  void Begin();  // the 19-byte header
+  void End();    // the trailer
+  // Starts a row of `fields` fields (those of the previous row are complete).
+  void Row(int16_t fields);
   void Null();
-  void Int(int64_t value);
-  // As PgText: NUL bytes become U+FFFD.
-  void Text(std::string_view text);
-  // As PgJson: the JSON escape \u0000 becomes \ufffd, and `empty` stands for an empty document.
+  void Int(int64_t value);     // int8
+  void Double(double value);   // float8
+  void Text(std::string_view text);  // text, varchar
+  // jsonb (format version 1: the JSON text); `empty` stands for an empty document.
   void Json(std::string_view json, std::string_view empty);
 
   const std::string& data() const { return data_; }
   void Clear() { data_.clear(); }
 
  private:
-  void Separate();
+  void Length(int32_t length);
+  // Appends `text` as a field's bytes after its length; `json`: rewrites \u0000 outside escaped backslashes.
   void Append(std::string_view text, bool json);
 
   std::string data_;
-  bool row_start_ = true;
+};
+
+// A binary COPY on `tx`'s connection: `statement` (COPY ... FROM STDIN (FORMAT binary)) runs through the
+// transaction, so libpqxx sees it; the data and the end go through libpq (libpqxx 6.4 sends COPY data only
+// as newline-terminated text lines). Errors are thrown as the libpqxx exceptions the store maps
+// (pqxx::unique_violation for a duplicate key), after the connection has left the COPY state.
+class BinaryCopy final {
+ public:
+  BinaryCopy(pqxx::work& tx, std::string statement);
+  void Send(const std::string& data);
+  void Finish();
+
+ private:
+  std::string statement_;
+  pqxx::internal::pq::PGconn* connection_;
 };
 
 // Writes `rows` (sorted by trace id, then span id) in `tx`, filling `result`.

@@ -16,7 +16,6 @@
 #include <memory>
 #include <mutex>
 #include <pqxx/pqxx>
-#include <pqxx/tablewriter>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -232,8 +231,8 @@ TEST_CASE("postgres: NUL characters are stored as U+FFFD instead of failing the 
   CHECK_THAT(page->items[0].attributes_json, Catch::Contains(R"(back\\u0000slash)"));  // an escaped backslash
 }
 
-// Every value is stored through pqxx::stream_to (the writer's former COPY path, after PgText / PgJson) and
-// through CopyRows, into text columns so that no type normalizes a difference away.
+// Every value is stored through pqxx::stream_to (text COPY, after PgText / PgJson) and through CopyRows
+// (binary COPY, the writer's path), and read back as text, so that no type normalizes a difference away.
 TEST_CASE("postgres: COPY rows built by CopyRows store exactly what pqxx::stream_to stored", "[postgres]") {
   PostgresHarness harness;
   std::string long_text(5000, 'a');
@@ -259,36 +258,50 @@ TEST_CASE("postgres: COPY rows built by CopyRows store exactly what pqxx::stream
                                           R"({"end":"\\"})"};
   pqxx::connection connection(Cluster::Get().Dsn(harness.database()));
   pqxx::work tx(connection);
+  // json_value is text (byte for byte); json_doc is jsonb, compared as values (jsonb's own equality).
   for (const char* table : {"old_rows", "new_rows"}) {
-    tx.exec(std::string("CREATE TABLE ") + table + " (id bigint, nothing text, text_value text, json_value text)");
+    tx.exec(std::string("CREATE TABLE ") + table +
+            " (id bigint, nothing text, text_value text, json_value text, json_doc jsonb, cost float8)");
   }
+  auto cost = [](size_t i) { return i == 0 ? -0.0 : 1.0 / (static_cast<double>(i) * 7.0) + 1e-300; };
   {
-    pqxx::stream_to old_rows(tx, "old_rows", std::vector<std::string>{"id", "nothing", "text_value", "json_value"});
+    pqxx::stream_to old_rows(tx, "old_rows",
+                             std::vector<std::string>{"id", "nothing", "text_value", "json_value", "json_doc", "cost"});
     for (size_t i = 0; i < texts.size(); ++i) {
+      const std::string json = osprey::store::internal::PgJson(jsons[i % jsons.size()], "{}");
       old_rows << std::make_tuple(static_cast<int64_t>(i) - 3, static_cast<const char*>(nullptr),
-                                  osprey::store::internal::PgText(texts[i]),
-                                  osprey::store::internal::PgJson(jsons[i % jsons.size()], "{}"));
+                                  osprey::store::internal::PgText(texts[i]), json, json, cost(i));
     }
     old_rows.complete();
   }
   {
     osprey::store::internal::CopyRows rows;
-    for (size_t i = 0; i < texts.size(); ++i) {
-      rows.Row();
+    auto row = [&](size_t i) {
+      rows.Row(6);
       rows.Int(static_cast<int64_t>(i) - 3);
       rows.Null();
       rows.Text(texts[i]);
+      rows.Text(osprey::store::internal::PgJson(jsons[i % jsons.size()], "{}"));
       rows.Json(jsons[i % jsons.size()], "{}");
-    }
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    pqxx::tablewriter new_rows(tx, "new_rows");
-#pragma GCC diagnostic pop
-    new_rows.write_raw_line(rows.data());
-    new_rows.complete();
+      rows.Double(cost(i));
+    };
+    // The stream is cut after the first half of the rows: the rest goes in a second COPY data message.
+    osprey::store::internal::BinaryCopy copy(tx, "COPY new_rows FROM STDIN (FORMAT binary)");
+    rows.Begin();
+    for (size_t i = 0; i < texts.size() / 2; ++i) row(i);
+    copy.Send(rows.data());
+    rows.Clear();
+    for (size_t i = texts.size() / 2; i < texts.size(); ++i) row(i);
+    rows.End();
+    copy.Send(rows.data());
+    copy.Finish();
   }
-  const pqxx::result old_result = tx.exec("SELECT id, nothing, text_value, json_value FROM old_rows ORDER BY id");
-  const pqxx::result new_result = tx.exec("SELECT id, nothing, text_value, json_value FROM new_rows ORDER BY id");
+  const char* select = "SELECT id, nothing, text_value, json_value, json_doc, cost FROM %s ORDER BY id";
+  char query[128];
+  std::snprintf(query, sizeof(query), select, "old_rows");
+  const pqxx::result old_result = tx.exec(query);
+  std::snprintf(query, sizeof(query), select, "new_rows");
+  const pqxx::result new_result = tx.exec(query);
   REQUIRE(old_result.size() == texts.size());
   REQUIRE(new_result.size() == texts.size());
   for (size_t i = 0; i < texts.size(); ++i) {
@@ -296,12 +309,15 @@ TEST_CASE("postgres: COPY rows built by CopyRows store exactly what pqxx::stream
     CHECK(new_result[i][0].as<int64_t>() == old_result[i][0].as<int64_t>());
     CHECK(new_result[i][1].is_null());
     CHECK(old_result[i][1].is_null());
-    for (int column : {2, 3}) {
+    for (int column : {2, 3, 4, 5}) {
       CHECK_FALSE(new_result[i][column].is_null());
       CHECK(std::string(new_result[i][column].c_str(), new_result[i][column].size()) ==
             std::string(old_result[i][column].c_str(), old_result[i][column].size()));
     }
   }
+  CHECK(tx.exec("SELECT count(*) FROM old_rows o JOIN new_rows n USING (id) WHERE o.json_doc = n.json_doc "
+                "AND o.cost = n.cost")[0][0]
+            .as<int64_t>() == static_cast<int64_t>(texts.size()));
   CHECK(std::string(new_result[5][2].c_str()) == "\\N");  // text, not NULL
 }
 
