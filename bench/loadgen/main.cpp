@@ -16,6 +16,7 @@
 
 #include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/client_unary_call.h>
 
 #include <algorithm>
 #include <atomic>
@@ -36,6 +37,7 @@
 #include <vector>
 
 #include "histogram.hpp"
+#include "request_template.hpp"
 #include "osprey/http/client.hpp"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
 #include "trace_factory.hpp"
@@ -46,7 +48,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
 using opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse;
-using opentelemetry::proto::collector::trace::v1::TraceService;
 
 struct Options {
   std::string target = "127.0.0.1:4317";
@@ -303,16 +304,27 @@ struct Attempt {
 class Exporter {
  public:
   virtual ~Exporter() = default;
-  virtual Attempt Export(const ExportTraceServiceRequest& request, ExportTraceServiceResponse* response) = 0;
+  // `request`: a serialized ExportTraceServiceRequest.
+  virtual Attempt Export(const std::string& request, ExportTraceServiceResponse* response) = 0;
 };
 
 class GrpcExporter final : public Exporter {
  public:
-  explicit GrpcExporter(const Options& o) : o_(o), stub_(TraceService::NewStub(MakeChannel(o.target))) {}
-  Attempt Export(const ExportTraceServiceRequest& request, ExportTraceServiceResponse* response) override {
+  explicit GrpcExporter(const Options& o)
+      : o_(o),
+        channel_(MakeChannel(o.target)),
+        method_("/opentelemetry.proto.collector.trace.v1.TraceService/Export", grpc::internal::RpcMethod::NORMAL_RPC,
+                channel_) {}
+  // The serialized request goes out as it is: the unary call the generated TraceService stub makes,
+  // with a ByteBuffer (which gRPC sends without serializing) as the request type.
+  Attempt Export(const std::string& request, ExportTraceServiceResponse* response) override {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(o_.timeout_ms));
-    const grpc::Status status = stub_->Export(&context, request, response);
+    grpc::Slice slice(request.data(), request.size());
+    const grpc::ByteBuffer buffer(&slice, 1);
+    const grpc::Status status =
+        grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, ExportTraceServiceResponse>(channel_.get(), method_,
+                                                                                      &context, buffer, response);
     if (status.ok()) return {true, false, ""};
     const auto code = status.error_code();
     const bool retryable = code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::RESOURCE_EXHAUSTED ||
@@ -322,7 +334,8 @@ class GrpcExporter final : public Exporter {
 
  private:
   const Options& o_;
-  std::unique_ptr<TraceService::Stub> stub_;
+  std::shared_ptr<grpc::Channel> channel_;
+  const grpc::internal::RpcMethod method_;
 };
 
 // OTLP/HTTP with binary protobuf bodies over one keep-alive HTTP/1.1 connection (reopened after an error).
@@ -333,14 +346,13 @@ class HttpExporter final : public Exporter {
     host_ = host;
     port_ = static_cast<uint16_t>(std::stoul(o.target.substr(o.target.rfind(':') + 1)));
   }
-  Attempt Export(const ExportTraceServiceRequest& request, ExportTraceServiceResponse* response) override {
+  Attempt Export(const std::string& request, ExportTraceServiceResponse* response) override {
     if (!connection_ || !connection_->open()) {
       auto opened = http::ClientConnection::Open(host_, port_, std::chrono::milliseconds(o_.timeout_ms));
       if (!opened.ok()) return {false, true, "CONNECT_FAILED"};
       connection_ = std::move(*opened);
     }
-    request.SerializeToString(&body_);
-    auto reply = connection_->Send("POST", o_.http_path, {{"Content-Type", "application/x-protobuf"}}, body_);
+    auto reply = connection_->Send("POST", o_.http_path, {{"Content-Type", "application/x-protobuf"}}, request);
     if (!reply.ok()) {
       connection_.reset();
       return {false, true, "HTTP_CONNECTION_ERROR"};
@@ -360,7 +372,6 @@ class HttpExporter final : public Exporter {
   std::string host_;
   uint16_t port_ = 0;
   std::unique_ptr<http::ClientConnection> connection_;
-  std::string body_;
 };
 
 void Sender(const Options& o, int index, Clock::time_point start, Clock::time_point end,
@@ -378,11 +389,26 @@ void Sender(const Options& o, int index, Clock::time_point start, Clock::time_po
   const uint64_t seed = o.seed != 0 ? o.seed + static_cast<uint64_t>(index)
                                     : std::random_device{}() ^ (static_cast<uint64_t>(index) << 32) ^ UnixNanos();
   TraceFactory factory(shape, seed);
+  // kTemplates requests built up front (each with its LLM and large span counts), then restamped per send.
+  constexpr size_t kTemplates = 16;
+  std::vector<RequestTemplate> templates;
+  std::vector<std::pair<uint64_t, uint64_t>> template_counts;
+  {
+    ExportTraceServiceRequest request;
+    for (size_t i = 0; i < kTemplates; ++i) {
+      const uint64_t llm = factory.llm_spans(), large = factory.large_spans();
+      const uint64_t now = UnixNanos();
+      factory.Fill(o.spans_per_request, now, &request);
+      templates.emplace_back(request, now);
+      template_counts.emplace_back(factory.llm_spans() - llm, factory.large_spans() - large);
+    }
+  }
+  std::mt19937_64 ids(seed ^ 0x9e3779b97f4a7c15ull);
+  uint64_t sent = 0;
   const double interval_s = o.rate > 0 ? static_cast<double>(o.spans_per_request) / o.rate : 0.0;
   // Reproducible split: with a seed and a request budget each thread owns a fixed share of the requests.
   const bool fixed_split = o.seed != 0 && o.max_requests != 0;
   uint64_t own = static_cast<uint64_t>(index);
-  ExportTraceServiceRequest request;
   ExportTraceServiceResponse response;
   while (true) {
     uint64_t n = 0;
@@ -401,10 +427,14 @@ void Sender(const Options& o, int index, Clock::time_point start, Clock::time_po
     } else if (scheduled >= end) {
       break;
     }
-    factory.Fill(o.spans_per_request, UnixNanos(), &request);
+    RequestTemplate& next = templates[sent % kTemplates];
+    stats.llm_spans += template_counts[sent % kTemplates].first;
+    stats.large_spans += template_counts[sent % kTemplates].second;
+    ++sent;
+    const std::string& request = next.Restamp(ids, UnixNanos());
     std::this_thread::sleep_until(scheduled);
-    const size_t spans = static_cast<size_t>(request.resource_spans(0).scope_spans(0).spans_size());
-    stats.bytes_sent += request.ByteSizeLong();
+    const size_t spans = next.spans();
+    stats.bytes_sent += request.size();
     stats.spans_sent += spans;
     const auto t0 = Clock::now();
     Attempt attempt = exporter->Export(request, &response);
@@ -435,8 +465,6 @@ void Sender(const Options& o, int index, Clock::time_point start, Clock::time_po
       ++stats.errors[attempt.error];
     }
   }
-  stats.llm_spans = factory.llm_spans();
-  stats.large_spans = factory.large_spans();
 }
 
 std::string JsonEscape(const std::string& s) {
