@@ -1,6 +1,7 @@
 #include "osprey/store/postgres_store.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -576,7 +577,7 @@ class PostgresStore final : public internal::SqlAnnotationStore<internal::SqlPro
     return result.status();
   }
 
-  absl::StatusOr<WriteResult> WriteOnce(const std::vector<SpanRow>& rows);
+  absl::StatusOr<WriteResult> WriteOnce(const std::vector<SpanRow>& rows, bool look_up_stored);
   // One annotation read (nontransaction) or write (transaction) on a pooled connection.
   absl::Status RunAnnotationWork(bool write, const AnnotationWork& work);
 
@@ -587,6 +588,8 @@ class PostgresStore final : public internal::SqlAnnotationStore<internal::SqlPro
   std::vector<std::unique_ptr<Pooled>> free_;
   int out_ = 0;          // guarded by mu_
   bool closed_ = false;  // guarded by mu_
+  // Batches still to be written with the span id lookup since one met a span stored before (WriteSpans).
+  std::atomic<int> look_ups_left_{0};
 };
 
 // Session settings of every pooled connection, in one round trip. Prepared read statements are planned
@@ -690,8 +693,21 @@ absl::StatusOr<WriteResult> PostgresStore::WriteSpans(const std::vector<const mo
   std::stable_sort(rows.begin(), rows.end(), [](const SpanRow& a, const SpanRow& b) {
     return std::tie(a.trace_id, a.span_id) < std::tie(b.trace_id, b.span_id);
   });
+  // Spans stored before come from redeliveries (a writer restarted before committing its offsets, a
+  // client resending an acknowledged request): rare, and then in a run of batches. So a batch is first
+  // COPYed without looking its span ids up; one that meets a stored span is retried at once with the
+  // lookup, and so are the next kLookUpAfterStoredBefore batches.
+  constexpr int kLookUpAfterStoredBefore = 64;
+  bool look_up = look_ups_left_.load(std::memory_order_relaxed) > 0;
+  if (look_up) look_ups_left_.fetch_sub(1, std::memory_order_relaxed);
   for (int attempt = 0;; ++attempt) {
-    absl::StatusOr<WriteResult> result = WriteOnce(rows);
+    absl::StatusOr<WriteResult> result = WriteOnce(rows, look_up);
+    if (!look_up && !result.ok() && internal::IsSpansStoredBefore(result.status())) {
+      look_up = true;
+      look_ups_left_.store(kLookUpAfterStoredBefore, std::memory_order_relaxed);
+      --attempt;  // not a failure: the same batch, now with the lookup
+      continue;
+    }
     if (result.ok() || !base::IsRetryable(result.status()) || attempt >= config_.write_retries ||
         result.status().code() == absl::StatusCode::kFailedPrecondition) {
       return result;
@@ -700,7 +716,7 @@ absl::StatusOr<WriteResult> PostgresStore::WriteSpans(const std::vector<const mo
   }
 }
 
-absl::StatusOr<WriteResult> PostgresStore::WriteOnce(const std::vector<SpanRow>& rows) {
+absl::StatusOr<WriteResult> PostgresStore::WriteOnce(const std::vector<SpanRow>& rows, bool look_up_stored) {
   OSPREY_ASSIGN_OR_RETURN(Lease lease, Acquire());
   WriteResult result;
   if (rows.empty()) return result;
@@ -710,7 +726,7 @@ absl::StatusOr<WriteResult> PostgresStore::WriteOnce(const std::vector<SpanRow>&
     // row for its values (the pool's force_custom_plan) cost 40 % of the server's CPU.
     tx.exec("SET LOCAL statement_timeout = " + std::to_string(config_.write_timeout_ms) +
             "; SET LOCAL plan_cache_mode = auto");
-    OSPREY_RETURN_IF_ERROR(internal::PgWriteSpans(tx, rows, result));
+    OSPREY_RETURN_IF_ERROR(internal::PgWriteSpans(tx, rows, look_up_stored, result));
     tx.commit();
     return absl::OkStatus();
   });

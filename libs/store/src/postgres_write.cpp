@@ -274,7 +274,13 @@ absl::StatusOr<SpanRow> PgValidateSpan(const model::v1::Span* span, size_t index
 // trace_id, then spans by span_id, then sessions by session_id, then projects by id — so concurrent
 // writers of the same traces queue instead of deadlocking. Rollups are computed from the rows the
 // span INSERT really inserted (RETURNING) and applied as commutative increments.
-absl::Status PgWriteSpans(pqxx::work& tx, const std::vector<SpanRow>& rows, WriteResult& result) {
+constexpr std::string_view kStoredBefore = "postgres: a span of the batch was stored before";
+
+bool IsSpansStoredBefore(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kAborted && std::string_view(status.message().data(), status.message().size()).starts_with(kStoredBefore);
+}
+
+absl::Status PgWriteSpans(pqxx::work& tx, const std::vector<SpanRow>& rows, bool look_up_stored, WriteResult& result) {
   const int64_t now = Now();
 
   // Per trace (sorted): the project a new trace is created in (its first span's, in span id order)
@@ -333,19 +339,21 @@ absl::Status PgWriteSpans(pqxx::work& tx, const std::vector<SpanRow>& rows, Writ
     }
   }
 
-  // 4. The spans never stored before: one row per span id (the first in (trace_id, input order)),
-  //    less those already in the table, then COPY them straight into `spans` in span_id order. A
-  //    span id another writer stores under another trace between the check and the COPY fails the
-  //    unique index: the whole call is retried, and the retry's check sees it.
+  // 4. The spans never stored before: one row per span id (the first in (trace_id, input order)), less
+  //    those already in the table (looked up when `look_up_stored`), then COPY them straight into `spans`
+  //    in span_id order. A span id stored between the check and the COPY (another writer), or stored
+  //    before when nothing was looked up, fails the unique index: the whole call is retried.
   std::vector<const SpanRow*> fresh;
   {
-    std::vector<std::string> span_ids;
-    span_ids.reserve(rows.size());
-    for (const SpanRow& row : rows) span_ids.push_back(row.span_id);
     std::set<std::string> stored;
-    for (const pqxx::row& row :
-         tx.exec_params("SELECT span_id FROM spans WHERE span_id = ANY($1::text[])", TextArray(span_ids))) {
-      stored.insert(Text(row[0]));
+    if (look_up_stored) {
+      std::vector<std::string> span_ids;
+      span_ids.reserve(rows.size());
+      for (const SpanRow& row : rows) span_ids.push_back(row.span_id);
+      for (const pqxx::row& row :
+           tx.exec_params("SELECT span_id FROM spans WHERE span_id = ANY($1::text[])", TextArray(span_ids))) {
+        stored.insert(Text(row[0]));
+      }
     }
     fresh.reserve(rows.size());
     for (const SpanRow& row : rows) fresh.push_back(&row);
@@ -355,7 +363,7 @@ absl::Status PgWriteSpans(pqxx::work& tx, const std::vector<SpanRow>& rows, Writ
     fresh.erase(std::unique(fresh.begin(), fresh.end(),
                             [](const SpanRow* a, const SpanRow* b) { return a->span_id == b->span_id; }),
                 fresh.end());
-    std::erase_if(fresh, [&](const SpanRow* row) { return stored.contains(row->span_id); });
+    if (!stored.empty()) std::erase_if(fresh, [&](const SpanRow* row) { return stored.contains(row->span_id); });
   }
   result.inserted = static_cast<int64_t>(fresh.size());
   result.duplicates = static_cast<int64_t>(rows.size()) - result.inserted;
@@ -363,6 +371,7 @@ absl::Status PgWriteSpans(pqxx::work& tx, const std::vector<SpanRow>& rows, Writ
     try {
       CopySpans(tx, fresh, traces);
     } catch (const pqxx::unique_violation& e) {
+      if (!look_up_stored) return base::Retryable(absl::StatusCode::kAborted, std::string(kStoredBefore));
       return base::Retryable(absl::StatusCode::kAborted,
                              std::string("postgres: a span of the batch was stored concurrently: ") + e.what());
     }

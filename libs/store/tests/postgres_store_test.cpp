@@ -321,6 +321,33 @@ TEST_CASE("postgres: COPY rows built by CopyRows store exactly what pqxx::stream
   CHECK(std::string(new_result[5][2].c_str()) == "\\N");  // text, not NULL
 }
 
+// A batch is COPYed without looking its span ids up until one meets a span stored before; that batch is
+// written again with the lookup, and so are the batches after it for a while. Every answer stays exact.
+TEST_CASE("postgres: spans stored before are skipped whether or not the batch looked them up", "[postgres]") {
+  PostgresHarness harness;
+  auto store = OpenMigrated(harness);
+  auto write = [&](std::vector<uint8_t> ids) {
+    std::vector<osprey::model::v1::Span> spans;
+    for (uint8_t id : ids) spans.push_back(MakeSpan(id, "{}"));
+    std::vector<const osprey::model::v1::Span*> pointers;
+    for (const auto& span : spans) pointers.push_back(&span);
+    auto result = store->WriteSpans(pointers);
+    REQUIRE(result.ok());
+    return std::make_pair(result->inserted, result->duplicates);
+  };
+  CHECK(write({1, 2, 2}) == std::make_pair<int64_t, int64_t>(2, 1));  // no lookup: a repeat inside the batch
+  CHECK(write({2, 3}) == std::make_pair<int64_t, int64_t>(1, 1));     // meets span 2: written again, looked up
+  for (uint8_t id = 10; id < 80; ++id) CHECK(write({id}) == std::make_pair<int64_t, int64_t>(1, 0));
+  CHECK(write({1, 3, 80}) == std::make_pair<int64_t, int64_t>(1, 2));  // the lookups ran out: met again
+  CHECK(write({1, 2, 3}) == std::make_pair<int64_t, int64_t>(0, 3));
+  osprey::store::SpanQuery query;
+  query.project_id = 1;
+  query.limit = 1000;
+  auto page = store->ListSpans(query);
+  REQUIRE(page.ok());
+  CHECK(page->items.size() == 74);  // 1, 2, 3, 10..79, 80
+}
+
 TEST_CASE("postgres: invalid UTF-8 fails the batch with a permanent error naming the field", "[postgres]") {
   PostgresHarness harness;
   auto store = OpenMigrated(harness);
