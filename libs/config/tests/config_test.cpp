@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "osprey/testing/scratch_dir.hpp"
+
 using namespace osprey::config;
 
 namespace {
@@ -152,7 +154,7 @@ TEST_CASE("host:port parsing") {
 }
 
 TEST_CASE("config files load and report their path") {
-  std::string path = "/tmp/osprey_config_test.yaml";
+  const std::string path = (osprey::testing::ScratchDir("config-test") / "osprey.yaml").string();
   {
     std::ofstream out(path);
     out << "log: {level: debug}\n";

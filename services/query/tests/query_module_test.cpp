@@ -1,20 +1,17 @@
 #include "osprey/query/query_module.hpp"
 
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <filesystem>
 
 #include "osprey/http/client.hpp"
 #include "osprey/store/sqlite_store.hpp"
+#include "osprey/testing/scratch_dir.hpp"
 
 using namespace osprey;
 
 namespace {
 std::unique_ptr<store::Store> TempStore() {
-  auto dir = std::filesystem::temp_directory_path() / ("osprey-query-module-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  const std::filesystem::path dir = testing::ScratchDir("query-module");
   auto s = store::OpenSqliteStore({(dir / "osprey.db").string()});
   REQUIRE(s.ok());
   REQUIRE((*s)->Migrate().ok());

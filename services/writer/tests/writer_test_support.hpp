@@ -1,20 +1,17 @@
 #pragma once
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <string>
 
 #include "osprey/bus/v1/spans.pb.h"
 #include "osprey/store/sqlite_store.hpp"
+#include "osprey/testing/scratch_dir.hpp"
 
 namespace osprey::writer::testing {
 
 // A migrated SQLite store in a fresh temporary directory.
 inline std::unique_ptr<store::Store> TempStore(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("osprey-writer-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  const std::filesystem::path dir = ::osprey::testing::ScratchDir("writer-" + name);
   store::SqliteConfig cfg;
   cfg.path = (dir / "osprey.db").string();
   auto s = store::OpenSqliteStore(cfg);
