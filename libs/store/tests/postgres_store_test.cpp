@@ -348,6 +348,32 @@ TEST_CASE("postgres: spans stored before are skipped whether or not the batch lo
   CHECK(page->items.size() == 74);  // 1, 2, 3, 10..79, 80
 }
 
+// BinaryCopy relies on libpq here: the next statement on the connection (the rollback) ends a COPY left
+// unfinished by an exception between its start and Finish, so the pooled connection stays usable.
+TEST_CASE("postgres: a binary COPY abandoned midway leaves its connection usable", "[postgres]") {
+  PostgresHarness harness;
+  pqxx::connection connection(Cluster::Get().Dsn(harness.database()));
+  {
+    pqxx::work tx(connection);
+    tx.exec("CREATE TABLE abandoned (id bigint)");
+    tx.commit();
+  }
+  {
+    pqxx::work tx(connection);
+    {
+      osprey::store::internal::BinaryCopy copy(tx, "COPY abandoned FROM STDIN (FORMAT binary)");
+      osprey::store::internal::CopyRows rows;
+      rows.Begin();
+      rows.Row(1);
+      rows.Int(7);
+      copy.Send(rows.data());
+    }  // no Finish, as when building the rows throws
+    tx.abort();
+  }
+  pqxx::work tx(connection);
+  CHECK(tx.exec("SELECT count(*) FROM abandoned")[0][0].as<int64_t>() == 0);
+}
+
 TEST_CASE("postgres: invalid UTF-8 fails the batch with a permanent error naming the field", "[postgres]") {
   PostgresHarness harness;
   auto store = OpenMigrated(harness);
