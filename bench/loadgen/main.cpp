@@ -427,10 +427,10 @@ void Sender(const Options& o, int index, Clock::time_point start, Clock::time_po
     } else if (scheduled >= end) {
       break;
     }
-    RequestTemplate& next = templates[sent % kTemplates];
-    stats.llm_spans += template_counts[sent % kTemplates].first;
-    stats.large_spans += template_counts[sent % kTemplates].second;
-    ++sent;
+    const size_t which = sent++ % kTemplates;
+    RequestTemplate& next = templates[which];
+    stats.llm_spans += template_counts[which].first;
+    stats.large_spans += template_counts[which].second;
     const std::string& request = next.Restamp(ids, UnixNanos());
     std::this_thread::sleep_until(scheduled);
     const size_t spans = next.spans();

@@ -119,7 +119,7 @@ void RequestTemplate::Index() {
     first_of_trace.emplace(all.substr(spans_[i].trace_id, 16), i);
   }
   for (SpanOffsets& span : spans_) {
-    trace_first_.push_back(first_of_trace.at(all.substr(span.trace_id, 16)));
+    span.trace_first = first_of_trace.at(all.substr(span.trace_id, 16));
     if (span.parent_id == 0) continue;
     auto parent = by_span_id.find(all.substr(span.parent_id, 8));
     span.parent_in_request = parent != by_span_id.end();
@@ -133,10 +133,10 @@ const std::string& RequestTemplate::Restamp(std::mt19937_64& rng, uint64_t now_u
   char* data = bytes_.data();
   for (size_t i = 0; i < spans_.size(); ++i) {
     SpanOffsets& span = spans_[i];
-    if (trace_first_[i] == i) {
+    if (span.trace_first == i) {
       RandomId(rng, data + span.trace_id, 16);
     } else {
-      std::memcpy(data + span.trace_id, data + spans_[trace_first_[i]].trace_id, 16);
+      std::memcpy(data + span.trace_id, data + spans_[span.trace_first].trace_id, 16);
     }
     RandomId(rng, data + span.span_id, 8);
     SetFixed64(bytes_, span.start, Fixed64(bytes_, span.start) + shift);

@@ -37,6 +37,7 @@ class RequestTemplate final {
  private:
   struct SpanOffsets {
     size_t trace_id = 0;
+    size_t trace_first = 0;  // the first span of its trace in this request (itself, or whose trace id it copies)
     size_t span_id = 0;
     size_t parent_id = 0;  // 0: no parent field
     size_t parent_index = 0;  // the span (in this request) whose id the parent id is, when it is one
@@ -49,7 +50,6 @@ class RequestTemplate final {
 
   std::string bytes_;
   std::vector<SpanOffsets> spans_;
-  std::vector<size_t> trace_first_;  // per span: index of the first span of its trace in this request
   uint64_t stamped_unix_nanos_;
 };
 

@@ -15,6 +15,8 @@
 
 #include <libpq-fe.h>
 
+#include "absl/strings/cord.h"
+#include "absl/strings/string_view.h"
 #include "mutation_common.hpp"
 #include "osprey/base/encoding.hpp"
 #include "osprey/base/status.hpp"
@@ -269,16 +271,22 @@ absl::StatusOr<SpanRow> PgValidateSpan(const model::v1::Span* span, size_t index
   return row;
 }
 
+// Tags the status a COPY without the lookup returns when it meets a span stored before, as base/status
+// tags retryable ones: by payload, not by message text.
+constexpr absl::string_view kStoredBeforePayload = "osprey.dev/store-spans-stored-before";
+
+absl::Status SpansStoredBefore() {
+  absl::Status status = base::Retryable(absl::StatusCode::kAborted, "postgres: a span of the batch was stored before");
+  status.SetPayload(kStoredBeforePayload, absl::Cord("1"));
+  return status;
+}
+
+bool IsSpansStoredBefore(const absl::Status& status) { return status.GetPayload(kStoredBeforePayload).has_value(); }
+
 // One WriteSpans transaction. Row locks are taken in one global order by every writer — traces by
 // trace_id, then spans by span_id, then sessions by session_id, then projects by id — so concurrent
 // writers of the same traces queue instead of deadlocking. Rollups are computed from the rows the
-// span INSERT really inserted (RETURNING) and applied as commutative increments.
-constexpr std::string_view kStoredBefore = "postgres: a span of the batch was stored before";
-
-bool IsSpansStoredBefore(const absl::Status& status) {
-  return status.code() == absl::StatusCode::kAborted && std::string_view(status.message().data(), status.message().size()).starts_with(kStoredBefore);
-}
-
+// span COPY really inserted and applied as commutative increments.
 absl::Status PgWriteSpans(pqxx::work& tx, const std::vector<SpanRow>& rows, bool look_up_stored, WriteResult& result) {
   const int64_t now = Now();
 
@@ -370,7 +378,7 @@ absl::Status PgWriteSpans(pqxx::work& tx, const std::vector<SpanRow>& rows, bool
     try {
       CopySpans(tx, fresh, traces);
     } catch (const pqxx::unique_violation& e) {
-      if (!look_up_stored) return base::Retryable(absl::StatusCode::kAborted, std::string(kStoredBefore));
+      if (!look_up_stored) return SpansStoredBefore();
       return base::Retryable(absl::StatusCode::kAborted,
                              std::string("postgres: a span of the batch was stored concurrently: ") + e.what());
     }

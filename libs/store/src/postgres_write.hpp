@@ -71,7 +71,8 @@ class BinaryCopy final {
 // Writes `rows` (sorted by trace id, then span id) in `tx`, filling `result`. With `look_up_stored`, the span
 // ids already in the table are looked up first and skipped. Without it they are not (one index probe per span
 // saved, ~4 % of the server's time for a batch): the COPY then fails on the first span stored before, and
-// the call returns kSpansStoredBefore, after which the caller retries the batch with the lookup.
+// the call returns a retryable status IsSpansStoredBefore recognizes; the caller then retries the batch with
+// the lookup.
 absl::Status PgWriteSpans(pqxx::work& tx, const std::vector<SpanRow>& rows, bool look_up_stored, WriteResult& result);
 
 // The retryable status PgWriteSpans returns when a COPY without the lookup met a span stored before.
